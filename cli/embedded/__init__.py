@@ -1,0 +1,1 @@
+"""Embedded defaults of outside services, started and stopped by our own command."""

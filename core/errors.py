@@ -1,0 +1,88 @@
+"""One error base class carrying its HTTP contract (status, error_id, details).
+
+`message` is an English message id; the API translates it (Vietnamese first) with the
+error's `params`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HotlineError(Exception):
+    status_code: int = 400
+    error_id: str = "bad_request"
+    message: str = "The request is not valid."
+
+    def __init__(self, message: str | None = None, *, details: Any = None, **params: Any) -> None:
+        if message is not None:
+            self.message = message
+        self.details = details
+        self.params = params
+        super().__init__(self.message.format(**params) if params else self.message)
+
+
+class ValidationFailed(HotlineError):
+    status_code = 422
+    error_id = "validation_error"
+    message = "Some fields are not valid."
+
+
+class NotAuthenticated(HotlineError):
+    status_code = 401
+    error_id = "not_authenticated"
+    message = "Please sign in."
+
+
+class InvalidCredentials(HotlineError):
+    status_code = 401
+    error_id = "invalid_credentials"
+    message = "Wrong username or password."
+
+
+class AccountLocked(HotlineError):
+    status_code = 423
+    error_id = "account_locked"
+    message = "The account is locked after too many failed sign-ins. Try again in {minutes} minutes."
+
+
+class AccountInactive(HotlineError):
+    status_code = 403
+    error_id = "account_inactive"
+    message = "This account is disabled. Contact the administrator."
+
+
+class Forbidden(HotlineError):
+    status_code = 403
+    error_id = "forbidden"
+    message = "You do not have permission to do this."
+
+
+class NotFound(HotlineError):
+    status_code = 404
+    error_id = "not_found"
+    message = "{what} not found."
+
+    def __init__(self, what: str = "Record", **kw: Any) -> None:
+        super().__init__(what=what, **kw)
+
+
+class Conflict(HotlineError):
+    status_code = 409
+    error_id = "conflict"
+    message = "{what} already exists."
+
+    def __init__(self, what: str = "Record", **kw: Any) -> None:
+        super().__init__(what=what, **kw)
+
+
+class TooManyRequests(HotlineError):
+    status_code = 429
+    error_id = "too_many_requests"
+    message = "Too many requests. Please wait a moment and try again."
+
+
+class ServiceUnavailable(HotlineError):
+    status_code = 503
+    error_id = "service_unavailable"
+    message = "{component} is not available right now."

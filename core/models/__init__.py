@@ -1,0 +1,45 @@
+"""All SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from sqlmodel import SQLModel
+
+from core.models.base import NAMING_CONVENTION
+
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+from core.models.access import (  # noqa: E402
+    GroupRole,
+    Menu,
+    PermissionGroup,
+    Role,
+    RoleMenu,
+    UserGroup,
+)
+from core.models.audit import AuditLog  # noqa: E402
+from core.models.auth import AuthSession, PasswordReset, SessionKind  # noqa: E402
+from core.models.casbin import CasbinRule  # noqa: E402
+from core.models.catalog import Area, AreaLevel, TicketField  # noqa: E402
+from core.models.org import OrgUnit, OrgUnitKind  # noqa: E402
+from core.models.users import User  # noqa: E402
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Area",
+    "AreaLevel",
+    "AuditLog",
+    "AuthSession",
+    "CasbinRule",
+    "TicketField",
+    "GroupRole",
+    "Menu",
+    "OrgUnit",
+    "OrgUnitKind",
+    "PasswordReset",
+    "PermissionGroup",
+    "Role",
+    "RoleMenu",
+    "SessionKind",
+    "User",
+    "UserGroup",
+    "metadata",
+]
