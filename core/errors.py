@@ -76,6 +76,15 @@ class Conflict(HotlineError):
         super().__init__(what=what, **kw)
 
 
+class InUse(HotlineError):
+    status_code = 409
+    error_id = "in_use"
+    message = "{what} is still used by other records; deactivate it instead."
+
+    def __init__(self, what: str = "Record", **kw: Any) -> None:
+        super().__init__(what=what, **kw)
+
+
 class TooManyRequests(HotlineError):
     status_code = 429
     error_id = "too_many_requests"

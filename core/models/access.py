@@ -74,6 +74,7 @@ class RoleCreate(SQLModel):
     name: Name
     description: ShortText | None = None
     menu_ids: list[int] = Field(default_factory=list, max_length=200)
+    inherits: str | None = Field(default=None, max_length=50, description="a system role whose permissions this role gets")
 
 
 class RoleUpdate(SQLModel):
@@ -81,6 +82,7 @@ class RoleUpdate(SQLModel):
     name: Name | None = None
     description: ShortText | None = None
     menu_ids: list[int] | None = Field(default=None, max_length=200)
+    inherits: str | None = Field(default=None, max_length=50)
 
 
 class RolePublic(SQLModel):

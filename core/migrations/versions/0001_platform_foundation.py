@@ -121,7 +121,6 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['area.id'], name=op.f('fk_org_unit_area_id_area'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['manager_id'], ['app_user.id'], name='fk_org_unit_manager_id_app_user', ondelete='SET NULL', use_alter=True),
     sa.ForeignKeyConstraint(['parent_id'], ['org_unit.id'], name=op.f('fk_org_unit_parent_id_org_unit'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_org_unit')),
     sa.UniqueConstraint('code', name=op.f('uq_org_unit_code'))
@@ -238,6 +237,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('user_id', 'group_id', name=op.f('pk_user_group'))
     )
     op.create_index(op.f('ix_user_group_group_id'), 'user_group', ['group_id'], unique=False)
+    # org_unit and app_user reference each other: this key comes after both tables.
+    op.create_foreign_key("fk_org_unit_manager_id_app_user", "org_unit", "app_user", ["manager_id"], ["id"], ondelete="SET NULL")
     op.execute(APPEND_ONLY)
 
 
@@ -245,6 +246,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
     op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
     op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
+    op.drop_constraint("fk_org_unit_manager_id_app_user", "org_unit", type_="foreignkey")
     op.drop_index(op.f('ix_user_group_group_id'), table_name='user_group')
     op.drop_table('user_group')
     op.drop_index(op.f('ix_password_reset_user_id'), table_name='password_reset')

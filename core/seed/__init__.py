@@ -1,0 +1,1 @@
+"""Reference data seeded into a new database."""
