@@ -1,0 +1,1 @@
+"""Workflow classes: deterministic, no I/O (enforced by import-linter)."""

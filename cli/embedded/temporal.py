@@ -53,6 +53,12 @@ class EmbeddedTemporal:
         return f"http://{self.host}:{self.ui_port}" if self.ui and self.ui_port else None
 
     def start(self, timeout: float = 60.0, log_dir: Path | None = None) -> str:
+        self.launch(log_dir)
+        return self.wait_ready(timeout)
+
+    def launch(self, log_dir: Path | None = None) -> None:
+        """Start the process without waiting (call from the main thread: the child's
+        parent-death signal fires when the *thread* that started it ends)."""
         argv = [str(temporal_binary()), "server", "start-dev", "--ip", self.host, "--port", str(self.port),
                 "--log-level", "warn", "--namespace", self.namespace,
                 "--http-port", str(free_port(self.host)), "--metrics-port", str(free_port(self.host))]
@@ -69,6 +75,9 @@ class EmbeddedTemporal:
         env = {**os.environ, "TZ": "UTC"}
         self.process = ManagedProcess("Temporal", argv, logs / "temporal.log", env=env, stop_signal=signal.SIGTERM)
         self.process.start()
+
+    def wait_ready(self, timeout: float = 60.0) -> str:
+        assert self.process is not None
         self.process.wait_until(self._ready, timeout, "starting")
         return self.address
 

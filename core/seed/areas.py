@@ -16,7 +16,8 @@ from pathlib import Path
 
 SCHEMES = ("2025", "legacy")
 _TABLES = {"2025": "admin_units", "legacy": "admin_units_legacy"}
-_PROVINCE_KINDS = ("Thành phố", "Tỉnh")
+# Longest first so that "Thành phố" wins over shorter prefixes.
+_KINDS = ("Thành phố", "Thị trấn", "Thị xã", "Đặc khu", "Phường", "Huyện", "Quận", "Tỉnh", "Xã")
 
 
 @dataclass(frozen=True)
@@ -55,24 +56,25 @@ def _table(scheme: str) -> str:
         raise ValueError(f"unknown area scheme {scheme!r}; expected one of {', '.join(SCHEMES)}") from None
 
 
-def _province_kind(name: str) -> str:
-    for kind in _PROVINCE_KINDS:
-        if name.startswith(kind + " "):
-            return kind
-    raise ValueError(f"cannot tell the kind of province {name!r}")
+def _split_kind(name: str, fallback: str | None) -> tuple[str, str]:
+    """Return (name, kind) with the kind read from the name's prefix, capitalised consistently.
 
-
-def _prefix_kind(name: str, short: str | None) -> str:
-    """The kind is the name minus its short form ("Quận Ba Đình" - "Ba Đình" -> "Quận")."""
-    if short and name.endswith(" " + short):
-        return name[: -len(short) - 1]
-    return name.split(" ", 1)[0]
+    The name is trusted over the dataset's type columns: a few rows carry a swapped type
+    (e.g. "Phường Việt Hòa" typed "Xã") or a capitalised prefix ("Thị Xã Buôn Hồ").
+    """
+    lowered = name.casefold()
+    for kind in _KINDS:
+        if lowered.startswith(kind.casefold() + " "):
+            return kind + name[len(kind) :], kind
+    if fallback:
+        return name, fallback
+    raise ValueError(f"cannot tell the kind of administrative unit {name!r}")
 
 
 @lru_cache(maxsize=4)
 def _province_choices(scheme: str) -> tuple[tuple[str, str], ...]:
     rows = _query(f"SELECT DISTINCT provinceCode, province FROM {_table(scheme)} ORDER BY provinceCode")
-    return tuple((code, name) for code, name in rows)
+    return tuple((code, _split_kind(name, None)[0]) for code, name in rows)
 
 
 def province_choices(scheme: str = "2025") -> list[tuple[str, str]]:
@@ -85,33 +87,30 @@ def _area_seeds(scheme: str, province_code: str) -> tuple[AreaSeed, ...]:
     provinces = dict(_province_choices(scheme))
     if province_code not in provinces:
         raise ValueError(f"unknown province code {province_code!r} in area scheme {scheme!r}")
-    name = provinces[province_code]
-    seeds = [AreaSeed(province_code, name, _province_kind(name), "province", None)]
+    seeds = [AreaSeed(province_code, *_split_kind(provinces[province_code], None), "province", None)]
     if scheme == "2025":
         rows = _query(
             "SELECT wardCode, ward, wardType FROM admin_units WHERE provinceCode = ? ORDER BY wardCode",
             (province_code,),
         )
-        seeds += [AreaSeed(code, ward, kind, "commune", province_code) for code, ward, kind in rows]
+        seeds += [AreaSeed(code, *_split_kind(ward, kind), "commune", province_code) for code, ward, kind in rows]
         return tuple(seeds)
     districts = _query(
-        "SELECT DISTINCT districtCode, district, districtShort, districtType FROM admin_units_legacy"
+        "SELECT DISTINCT districtCode, district, districtType FROM admin_units_legacy"
         " WHERE provinceCode = ? ORDER BY districtCode",
         (province_code,),
     )
     seeds += [
-        AreaSeed(code, district, kind or _prefix_kind(district, short), "district", province_code)
-        for code, district, short, kind in districts
+        AreaSeed(code, *_split_kind(district, kind), "district", province_code) for code, district, kind in districts
     ]
     # A few island districts (e.g. Côn Đảo, Bạch Long Vĩ) have no wards: their row has NULL ward columns.
     wards = _query(
-        "SELECT wardCode, ward, wardShort, wardType, districtCode FROM admin_units_legacy"
+        "SELECT wardCode, ward, wardType, districtCode FROM admin_units_legacy"
         " WHERE provinceCode = ? AND wardCode IS NOT NULL ORDER BY districtCode, wardCode",
         (province_code,),
     )
     seeds += [
-        AreaSeed(code, ward, kind or _prefix_kind(ward, short), "commune", district_code)
-        for code, ward, short, kind, district_code in wards
+        AreaSeed(code, *_split_kind(ward, kind), "commune", district_code) for code, ward, kind, district_code in wards
     ]
     return tuple(seeds)
 

@@ -6,11 +6,13 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import AuditLog
+from core.models.audit import AuditLogPublic
 from core.services.actor import Actor
+from core.services.crud import Page, PageResult, paged
 
 SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "secret", "new_password",
                            "current_password", "new_password_confirm"})
@@ -40,3 +42,16 @@ async def record(session: AsyncSession, actor: Actor, action: str, entity: str, 
         entity_id=None if entity_id is None else str(entity_id), before=snapshot(before), after=snapshot(after),
         request_id=actor.request_id, ip=actor.ip,
     ))
+
+
+async def search(session: AsyncSession, page: Page, entity: str | None = None, entity_id: str | None = None,
+                 actor_id: int | None = None) -> PageResult[AuditLogPublic]:
+    stmt = select(AuditLog).order_by(col(AuditLog.id).desc())
+    if entity:
+        stmt = stmt.where(AuditLog.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditLog.entity_id == entity_id)
+    if actor_id is not None:
+        stmt = stmt.where(AuditLog.actor_id == actor_id)
+    total, rows = await paged(session, stmt, page)
+    return PageResult(total, page.page, page.per_page, [AuditLogPublic.model_validate(r) for r in rows])

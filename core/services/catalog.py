@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import col, delete, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.errors import ValidationFailed
+from core.errors import InUse, ValidationFailed
 from core.models import Area, AreaLevel, TicketField
 from core.models.catalog import (
     AreaCreate,
@@ -147,8 +148,6 @@ async def delete_field(session: AsyncSession, actor: Actor, field_id: int, with_
     try:
         async with session.begin_nested():
             await session.exec(delete(TicketField).where(col(TicketField.id).in_(ids)))  # type: ignore[call-overload]
-    except Exception as exc:  # noqa: BLE001 - referenced fields
-        from core.errors import InUse
-
+    except sa.exc.IntegrityError as exc:
         raise InUse("Field") from exc
     return len(ids)

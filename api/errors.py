@@ -1,0 +1,91 @@
+"""The one error shape: {error_id, message, details, request_id}; messages in the caller's language."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import HotlineError
+from core.i18n import negotiate_locale, translate
+
+log = logging.getLogger(__name__)
+
+_HTTP_IDS = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+             405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large", 415: "unsupported_media_type",
+             429: "too_many_requests"}
+_HTTP_MESSAGES = {404: "The address does not exist.", 405: "This method is not allowed here.",
+                  401: "Please sign in.", 403: "You do not have permission to do this."}
+
+
+def request_locale(request: Request) -> str:
+    locale = getattr(request.state, "locale", None)
+    return locale or negotiate_locale(request.headers.get("accept-language"))
+
+
+def error_body(request: Request, error_id: str, message: str, details: Any = None, **params: Any) -> dict[str, Any]:
+    locale = request_locale(request)
+    if isinstance(details, list):
+        details = [{**d, "message": translate(d["message"], locale)} if isinstance(d, dict) and "message" in d else d
+                   for d in details]
+    return {"error_id": error_id, "message": translate(message, locale, **params), "details": details,
+            "request_id": getattr(request.state, "request_id", None)}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+def _validation_message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    known = {
+        "missing": "This field is required.",
+        "extra_forbidden": "This field is not allowed.",
+        "json_invalid": "The request body is not valid JSON.",
+        "string_too_long": "Too long (at most {max_length} characters).",
+        "string_too_short": "Too short (at least {min_length} characters).",
+        "string_pattern_mismatch": "The format is not valid.",
+        "int_parsing": "Must be a whole number.",
+        "bool_parsing": "Must be true or false.",
+        "enum": "Must be one of: {expected}.",
+    }
+    if kind in known:
+        try:
+            return known[kind].format(**ctx) if ctx else known[kind]
+        except (KeyError, IndexError):
+            return known[kind]
+    message = str(err.get("msg", "Not valid."))
+    return message.removeprefix("Value error, ")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HotlineError)
+    async def _hotline(request: Request, exc: HotlineError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(error_body(request, exc.error_id, exc.message, exc.details, **exc.params),
+                            status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": _field_name(tuple(e.get("loc", ()))), "message": _validation_message(e)} for e in exc.errors()]
+        fields = ", ".join(dict.fromkeys(d["field"] for d in details))
+        return JSONResponse(error_body(request, "validation_error", "Some fields are not valid: {fields}.", details, fields=fields),
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = _HTTP_MESSAGES.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) else "The request is not valid.")
+        return JSONResponse(error_body(request, _HTTP_IDS.get(exc.status_code, "http_error"), message),
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"error_id": "internal_error"})
+        return JSONResponse(error_body(request, "internal_error", "Something went wrong on our side. The error was logged."),
+                            status_code=500)

@@ -1,0 +1,78 @@
+"""State of each component, for /readyz and `hotline doctor`: what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    name: str
+    ok: bool
+    required: bool
+    detail: str
+    fix: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+async def check_database(engine: AsyncEngine) -> ComponentState:
+    try:
+        async with asyncio.timeout(3):
+            async with engine.connect() as conn:
+                version = (await conn.execute(sa.text("SHOW server_version"))).scalar_one()
+                head = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+        if head is None:
+            return ComponentState("database", False, True, f"PostgreSQL {version}, schema not migrated", "run `hotline migrate`")
+        return ComponentState("database", True, True, f"PostgreSQL {version}, schema {head}")
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return ComponentState("database", False, True, f"cannot reach PostgreSQL: {type(exc).__name__}: {str(exc)[:200]}",
+                              "start it with `hotline up`, or check HOTLINE_DATABASE_URL")
+
+
+async def check_temporal(client: object | None, settings: Settings) -> ComponentState:
+    target = settings.temporal_address or "embedded"
+    if client is None:
+        return ComponentState("temporal", False, True, f"not connected ({target})",
+                              "start it with `hotline up`, or check HOTLINE_TEMPORAL_ADDRESS")
+    try:
+        async with asyncio.timeout(3):
+            await client.workflow_service.get_system_info(GetSystemInfoRequest())  # type: ignore[attr-defined]
+        return ComponentState("temporal", True, True, f"connected to {client.service_client.config.target_host}")  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001
+        return ComponentState("temporal", False, True, f"not answering: {type(exc).__name__}",
+                              "check that the Temporal server runs and HOTLINE_TEMPORAL_ADDRESS is right")
+
+
+def check_search(settings: Settings) -> ComponentState:
+    if settings.meilisearch_url:
+        return ComponentState("search", True, False, f"Meilisearch at {settings.meilisearch_url}")
+    return ComponentState("search", True, False, f"embedded index in {settings.search_dir} (built by the knowledge-base module)")
+
+
+def check_pbx(settings: Settings) -> ComponentState:
+    if not settings.ari_url:
+        return ComponentState("pbx", True, False, "PBX not connected: telephony is off, everything else works",
+                              "set HOTLINE_ARI_URL, HOTLINE_ARI_USER and HOTLINE_ARI_PASSWORD to connect Asterisk")
+    return ComponentState("pbx", True, False, f"Asterisk ARI at {settings.ari_url}")
+
+
+def check_sms(settings: Settings) -> ComponentState:
+    if settings.sms_gateway == "console":
+        note = "console gateway: messages are logged, not sent"
+        return ComponentState("sms", not settings.is_production, False, note,
+                              "configure an SMS provider (Twilio or a brandname HTTP provider) for production")
+    return ComponentState("sms", True, False, f"gateway {settings.sms_gateway}")
+
+
+async def all_components(engine: AsyncEngine, temporal: object | None, settings: Settings) -> list[ComponentState]:
+    db, tp = await asyncio.gather(check_database(engine), check_temporal(temporal, settings))
+    return [db, tp, check_search(settings), check_pbx(settings), check_sms(settings)]

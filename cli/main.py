@@ -1,0 +1,291 @@
+"""The `hotline` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from api.logging import configure_logging
+from cli.embedded.process import EmbeddedServiceError, port_is_free
+from cli.runtime import Runtime
+from core.errors import HotlineError
+from core.i18n import translate
+from core.settings import Settings
+
+app = typer.Typer(help="Hotline 1022 Đồng Nai: the Government–Citizen communication platform.",
+                  no_args_is_help=True, add_completion=False)
+console = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: HOTLINE_DATA_DIR or the user data dir)")]
+Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port")]
+Host = Annotated[str, typer.Option("--host", help="HTTP address to listen on")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    console.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:
+    if data_dir is not None:
+        os.environ["HOTLINE_DATA_DIR"] = str(data_dir.expanduser().resolve())
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        fail("invalid configuration: " + "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()), 2)
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def _sigterm_as_interrupt() -> None:
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _exit_now(code: int = 0) -> NoReturn:
+    """Leave without running interpreter finalizers: Temporal's client threads can crash
+    at interpreter exit (sdk-python #300). Everything we own is already stopped."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+def _user_error(exc: HotlineError) -> str:
+    details = exc.details if isinstance(exc.details, list) else []
+    parts = [translate(d.get("message", ""), "en") for d in details if isinstance(d, dict)]
+    return translate(exc.message, "en", **exc.params) + (" " + " ".join(parts) if parts else "")
+
+
+def _serve(settings: Settings, host: str, port: int, with_worker: bool) -> None:
+    import uvicorn
+
+    from cli.asgi import create_full_app
+
+    application = create_full_app(settings, with_worker=with_worker)
+    config = uvicorn.Config(application, host=host, port=port, log_config=None, access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=10)
+    asyncio.run(uvicorn.Server(config).serve())
+
+
+@app.command()
+def up(port: Port = 8000, host: Host = "127.0.0.1", data_dir: DataDir = None,
+       no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not seed demo units and users")] = False) -> None:
+    """Start everything: database, Temporal, migrations, demo data, worker, API and web UI."""
+    settings = load_settings(data_dir, host=host, port=port)
+    if not port_is_free(host, port):
+        fail(f"port {port} on {host} is already in use. Stop the other program or choose another with --port.")
+    _sigterm_as_interrupt()
+    runtime = Runtime(settings)
+    code = 0
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=console, transient=False) as progress:
+            boot = progress.add_task("Starting PostgreSQL and Temporal", total=1)
+            runtime.start_all()
+            progress.advance(boot)
+            step = progress.add_task("Migrating the database", total=1)
+            from cli import tasks
+
+            tasks.migrate(settings.database_url)  # type: ignore[arg-type]
+            progress.advance(step)
+            seed_task = progress.add_task("Seeding reference data", total=None)
+
+            def on_progress(what: str, done: int, total: int) -> None:
+                progress.update(seed_task, description=f"Seeding {what}", completed=done, total=total)
+
+            demo_users = tasks.seed(settings.database_url, settings.area_scheme.value, settings.province_code,  # type: ignore[arg-type]
+                                    demo=not no_demo and not settings.is_production, progress=on_progress)
+        runtime.publish()
+        url = f"http://{host}:{port}"
+        console.print(f"\n[bold green]Hotline 1022 is starting at {url}[/]  (API docs: {url}/docs, readiness: {url}/readyz)")
+        if runtime.temporal_ui:
+            console.print(f"Temporal UI: {runtime.temporal_ui}")
+        if demo_users:
+            from core.services.seed import DEMO_PASSWORD
+
+            console.print(f"Demo accounts (password [bold]{DEMO_PASSWORD}[/]): " + ", ".join(u.username for u in demo_users))
+        console.print("Press Ctrl-C to stop.\n")
+        _serve(settings, host, port, with_worker=True)
+    except KeyboardInterrupt:
+        console.print("Stopping…")
+    except EmbeddedServiceError as exc:
+        console.print(f"[bold red]Error:[/] {exc}")
+        code = 1
+    except HotlineError as exc:
+        console.print(f"[bold red]Error:[/] {_user_error(exc)}")
+        code = 1
+    finally:
+        runtime.close()
+    _exit_now(code)
+
+
+@app.command()
+def api(port: Port = 8000, host: Host = "127.0.0.1", data_dir: DataDir = None) -> None:
+    """Serve the API and web UI only (the worker runs elsewhere: `hotline worker`)."""
+    settings = load_settings(data_dir, host=host, port=port)
+    if not port_is_free(host, port):
+        fail(f"port {port} on {host} is already in use. Stop the other program or choose another with --port.")
+    _sigterm_as_interrupt()
+    with Runtime(settings) as runtime:
+        try:
+            runtime.start_all()
+            _serve(settings, host, port, with_worker=False)
+        except KeyboardInterrupt:
+            pass
+        except EmbeddedServiceError as exc:
+            console.print(f"[bold red]Error:[/] {exc}")
+    _exit_now(0)
+
+
+@app.command()
+def worker(data_dir: DataDir = None) -> None:
+    """Run the Temporal worker: every workflow and activity of the product."""
+    settings = load_settings(data_dir)
+    _sigterm_as_interrupt()
+    from temporalio.client import Client
+
+    from cli.worker import build_worker
+    from core.ports import ConsoleNotifier
+
+    async def main() -> None:
+        client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)  # type: ignore[arg-type]
+        worker = build_worker(client, settings, ConsoleNotifier(show_sensitive=not settings.is_production))
+        console.print(f"Worker polling task queue '{settings.task_queue}' on {settings.temporal_address}")
+        await worker.run()
+
+    with Runtime(settings) as runtime:
+        try:
+            runtime.start_all()
+            asyncio.run(main())
+        except KeyboardInterrupt:
+            pass
+        except EmbeddedServiceError as exc:
+            console.print(f"[bold red]Error:[/] {exc}")
+    _exit_now(0)
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Apply database migrations."""
+    settings = load_settings(data_dir)
+    from cli import tasks
+
+    try:
+        with Runtime(settings) as runtime:
+            tasks.migrate(runtime.database())
+    except EmbeddedServiceError as exc:
+        fail(str(exc))
+    console.print("Database is up to date.")
+
+
+@app.command()
+def seed(data_dir: DataDir = None,
+         demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Also demo units and users (empty database only)")] = False,
+         scheme: Annotated[str, typer.Option(help="Area map: 2025 (province → commune) or legacy (3 levels)")] = "",
+         province: Annotated[str, typer.Option(help="Province code (GSO), e.g. 75 for Đồng Nai")] = "") -> None:
+    """Seed roles, menus, policies, areas and the default field catalogue (idempotent)."""
+    settings = load_settings(data_dir)
+    if demo and settings.is_production:
+        fail("demo data is refused when HOTLINE_ENV=production")
+    from cli import tasks
+
+    try:
+        with Runtime(settings) as runtime:
+            url = runtime.database()
+            tasks.migrate(url)
+            users = tasks.seed(url, scheme or settings.area_scheme.value, province or settings.province_code, demo)
+    except (EmbeddedServiceError, ValueError) as exc:
+        fail(str(exc))
+    console.print(f"Seeded reference data{f' and {len(users)} demo users' if users else ''}.")
+
+
+@app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Option(prompt=True, help="Login name")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password")],
+    full_name: Annotated[str, typer.Option(help="Display name")] = "Quản trị hệ thống",
+    data_dir: DataDir = None,
+) -> None:
+    """Create an administrator (or reset an existing one's password); works non-interactively."""
+    settings = load_settings(data_dir)
+    from cli import tasks
+
+    try:
+        with Runtime(settings) as runtime:
+            url = runtime.database()
+            tasks.migrate(url)
+            done = tasks.create_admin(url, username, password, full_name)
+    except EmbeddedServiceError as exc:
+        fail(str(exc))
+    except HotlineError as exc:
+        fail(_user_error(exc))
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    console.print(f"Administrator '{username}' {done}.")
+
+
+@app.command()
+def doctor(data_dir: DataDir = None) -> None:
+    """Check every component and say what is wrong and how to fix it."""
+    settings = load_settings(data_dir)
+    from temporalio.client import Client
+
+    from api.readiness import all_components
+    from core.db import make_async_engine
+
+    with Runtime(settings) as runtime:
+        problems: list[str] = []
+        try:
+            runtime.database()
+        except EmbeddedServiceError as exc:
+            problems.append(f"database: {exc}")
+        try:
+            runtime.temporal(ui=False)
+        except EmbeddedServiceError as exc:
+            problems.append(f"temporal: {exc}")
+
+        async def check() -> list:  # type: ignore[type-arg]
+            engine = make_async_engine(settings.database_url or "postgresql://invalid/none", pool_size=1, max_overflow=0)
+            client = None
+            if settings.temporal_address:
+                try:
+                    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+                except Exception:  # noqa: BLE001 - reported below
+                    client = None
+            try:
+                return await all_components(engine, client, settings)
+            finally:
+                await engine.dispose()
+
+        states = asyncio.run(check())
+    bad = 0
+    for state in states:
+        mark = "[green]OK[/]" if state.ok else ("[red]FAIL[/]" if state.required else "[yellow]WARN[/]")
+        console.print(f"{mark:>14}  {state.name:<9} {state.detail}")
+        if state.fix and not state.ok:
+            console.print(f"{'':>7}  fix: {state.fix}")
+        bad += int(not state.ok and state.required)
+    for problem in problems:
+        console.print(f"[red]{problem}[/]")
+    _exit_now(1 if bad else 0)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
