@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.services import AppServices
@@ -13,6 +13,7 @@ from core.errors import Forbidden, NotAuthenticated
 from core.services.actor import Actor
 from core.services.auth import SignedIn, resolve_token
 from core.services.crud import Page
+from core.types import MAX_DB_ID
 
 SESSION_COOKIE = "hotline_session"
 
@@ -96,3 +97,7 @@ def page_params(page: Annotated[int, Query(ge=1, le=100000)] = 1,
 
 
 PageDep = Annotated[Page, Depends(page_params)]
+
+
+PathId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_DB_ID)]

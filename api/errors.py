@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError as DBAPIDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import HotlineError
@@ -83,6 +84,13 @@ def install_error_handlers(app: FastAPI) -> None:
         message = _HTTP_MESSAGES.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) else "The request is not valid.")
         return JSONResponse(error_body(request, _HTTP_IDS.get(exc.status_code, "http_error"), message),
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIDataError)
+    async def _bad_data(request: Request, exc: DBAPIDataError) -> JSONResponse:
+        # Last line of defence: values the edge validation let through but the database refuses.
+        log.warning("database refused a value: %s", str(exc.orig)[:200] if exc.orig else "")
+        return JSONResponse(error_body(request, "invalid_data", "Some values are not valid (out of range or with invalid characters)."),
+                            status_code=422)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

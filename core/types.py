@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 _PHONE_RE = re.compile(r"^0(?:[35789]\d{8}|2\d{9})$")
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -23,6 +23,13 @@ def normalize_phone(value: str) -> str:
     return digits
 
 
+def no_control_chars(value: str) -> str:
+    """Refuse NUL and other control characters (PostgreSQL text cannot hold NUL)."""
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise ValueError("contains control characters")
+    return value
+
+
 def _check_email(value: str) -> str:
     value = value.strip()
     if not _EMAIL_RE.match(value):
@@ -30,12 +37,15 @@ def _check_email(value: str) -> str:
     return value.lower()
 
 
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-LongText = Annotated[str, StringConstraints(max_length=4000)]
-Username = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=64, pattern=r"^[a-z0-9_.\-@]+$")]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-Phone = Annotated[str, AfterValidator(normalize_phone)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$"), AfterValidator(no_control_chars)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), AfterValidator(no_control_chars)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(no_control_chars)]
+LongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(no_control_chars)]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=64, pattern=r"^[a-z0-9_.\-@]+$"), AfterValidator(no_control_chars)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(no_control_chars)]
+Phone = Annotated[str, StringConstraints(max_length=30), AfterValidator(normalize_phone)]
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_check_email)]
 IconName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64, pattern=r"^[a-z0-9\-]*$")]
+
+MAX_DB_ID = 2_147_483_647  # PostgreSQL integer
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import Allowed, ServicesDep, SessionDep
+from api.deps import Allowed, PathId, ServicesDep, SessionDep
 from api.schemas import ERROR_RESPONSES
 from core.models.access import (
     GroupCreate,
@@ -39,12 +39,12 @@ async def create_role(body: RoleCreate, actor: Allowed("roles", "write"), sessio
 
 
 @roles.get("/{role_id}", response_model=RolePublic)
-async def get_role(role_id: int, _: Allowed("roles", "read"), session: SessionDep) -> RolePublic:
+async def get_role(role_id: PathId, _: Allowed("roles", "read"), session: SessionDep) -> RolePublic:
     return await access.get_role(session, role_id)
 
 
 @roles.patch("/{role_id}", response_model=RolePublic)
-async def update_role(role_id: int, body: RoleUpdate, actor: Allowed("roles", "write"), session: SessionDep,
+async def update_role(role_id: PathId, body: RoleUpdate, actor: Allowed("roles", "write"), session: SessionDep,
                       services: ServicesDep) -> RolePublic:
     out = await access.update_role(session, actor, role_id, body)
     await session.commit()
@@ -53,7 +53,7 @@ async def update_role(role_id: int, body: RoleUpdate, actor: Allowed("roles", "w
 
 
 @roles.delete("/{role_id}", status_code=NO_CONTENT)
-async def delete_role(role_id: int, actor: Allowed("roles", "write"), session: SessionDep, services: ServicesDep) -> Response:
+async def delete_role(role_id: PathId, actor: Allowed("roles", "write"), session: SessionDep, services: ServicesDep) -> Response:
     await access.delete_role(session, actor, role_id)
     await session.commit()
     services.authorizer.reload()
@@ -73,14 +73,14 @@ async def create_menu(body: MenuCreate, actor: Allowed("menus", "write"), sessio
 
 
 @menus.patch("/{menu_id}", response_model=MenuPublic)
-async def update_menu(menu_id: int, body: MenuUpdate, actor: Allowed("menus", "write"), session: SessionDep) -> MenuPublic:
+async def update_menu(menu_id: PathId, body: MenuUpdate, actor: Allowed("menus", "write"), session: SessionDep) -> MenuPublic:
     out = await access.update_menu(session, actor, menu_id, body)
     await session.commit()
     return out
 
 
 @menus.delete("/{menu_id}", status_code=NO_CONTENT)
-async def delete_menu(menu_id: int, actor: Allowed("menus", "write"), session: SessionDep) -> Response:
+async def delete_menu(menu_id: PathId, actor: Allowed("menus", "write"), session: SessionDep) -> Response:
     await access.delete_menu(session, actor, menu_id)
     await session.commit()
     return Response(status_code=NO_CONTENT)
@@ -99,19 +99,19 @@ async def create_group(body: GroupCreate, actor: Allowed("groups", "write"), ses
 
 
 @groups.get("/{group_id}", response_model=GroupPublic)
-async def get_group(group_id: int, _: Allowed("groups", "read"), session: SessionDep) -> GroupPublic:
+async def get_group(group_id: PathId, _: Allowed("groups", "read"), session: SessionDep) -> GroupPublic:
     return await access.get_group(session, group_id)
 
 
 @groups.patch("/{group_id}", response_model=GroupPublic)
-async def update_group(group_id: int, body: GroupUpdate, actor: Allowed("groups", "write"), session: SessionDep) -> GroupPublic:
+async def update_group(group_id: PathId, body: GroupUpdate, actor: Allowed("groups", "write"), session: SessionDep) -> GroupPublic:
     out = await access.update_group(session, actor, group_id, body)
     await session.commit()
     return out
 
 
 @groups.delete("/{group_id}", status_code=NO_CONTENT)
-async def delete_group(group_id: int, actor: Allowed("groups", "write"), session: SessionDep) -> Response:
+async def delete_group(group_id: PathId, actor: Allowed("groups", "write"), session: SessionDep) -> Response:
     await access.delete_group(session, actor, group_id)
     await session.commit()
     return Response(status_code=NO_CONTENT)

@@ -14,7 +14,7 @@ from api.notifications import send_password_reset
 from api.ratelimit import check_login_rate
 from core.models import SessionKind
 from core.services import auth
-from core.types import Password
+from core.types import Password, ShortText
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -27,12 +27,12 @@ class TokenOut(BaseModel):
 
 class ForgotPasswordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    login: str = Field(min_length=1, max_length=254, description="username or email")
+    login: ShortText = Field(min_length=1, max_length=254, description="username or email")
 
 
 class ResetPasswordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=128)
+    token: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")
     new_password: Password
     new_password_confirm: Password
 

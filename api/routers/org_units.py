@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import Allowed, SessionDep
+from api.deps import Allowed, PathId, QueryId, SessionDep
 from api.schemas import ERROR_RESPONSES
 from core.models.org import OrgUnitCreate, OrgUnitPublic, OrgUnitUpdate
 from core.services import org_units
@@ -13,8 +13,8 @@ router = APIRouter(prefix="/api/v1/org-units", tags=["org-units"], responses=ERR
 
 
 @router.get("", response_model=list[OrgUnitPublic])
-async def list_units(_: Allowed("org_units", "read"), session: SessionDep, parent_id: int | None = None,
-                     under: int | None = None) -> list[OrgUnitPublic]:
+async def list_units(_: Allowed("org_units", "read"), session: SessionDep, parent_id: QueryId = None,
+                     under: QueryId = None) -> list[OrgUnitPublic]:
     return await org_units.list_units(session, parent_id, under)
 
 
@@ -26,19 +26,19 @@ async def create_unit(body: OrgUnitCreate, actor: Allowed("org_units", "write"),
 
 
 @router.get("/{unit_id}", response_model=OrgUnitPublic)
-async def get_unit(unit_id: int, _: Allowed("org_units", "read"), session: SessionDep) -> OrgUnitPublic:
+async def get_unit(unit_id: PathId, _: Allowed("org_units", "read"), session: SessionDep) -> OrgUnitPublic:
     return await org_units.get_unit(session, unit_id)
 
 
 @router.patch("/{unit_id}", response_model=OrgUnitPublic)
-async def update_unit(unit_id: int, body: OrgUnitUpdate, actor: Allowed("org_units", "write"), session: SessionDep) -> OrgUnitPublic:
+async def update_unit(unit_id: PathId, body: OrgUnitUpdate, actor: Allowed("org_units", "write"), session: SessionDep) -> OrgUnitPublic:
     out = await org_units.update_unit(session, actor, unit_id, body)
     await session.commit()
     return out
 
 
 @router.delete("/{unit_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_unit(unit_id: int, actor: Allowed("org_units", "write"), session: SessionDep) -> Response:
+async def delete_unit(unit_id: PathId, actor: Allowed("org_units", "write"), session: SessionDep) -> Response:
     await org_units.delete_unit(session, actor, unit_id)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

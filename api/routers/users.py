@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import Allowed, PageDep, SessionDep
+from api.deps import Allowed, PageDep, PathId, QueryId, SessionDep
 from api.schemas import ERROR_RESPONSES, PageOut
 from core.models import User
 from core.models.users import UserCreate, UserPublic, UserUpdate
@@ -25,7 +25,7 @@ class PasswordSet(BaseModel):
 
 @router.get("", response_model=PageOut[UserPublic])
 async def list_users(actor: Allowed("users", "read"), session: SessionDep, page: PageDep,
-                     q: Annotated[str | None, Query(max_length=100)] = None, unit_id: int | None = None,
+                     q: Annotated[str | None, Query(max_length=100)] = None, unit_id: QueryId = None,
                      active: bool | None = None) -> PageOut[UserPublic]:
     return PageOut.of(await users.list_users(session, actor, page, q, unit_id, active))
 
@@ -38,26 +38,26 @@ async def create_user(body: UserCreate, actor: Allowed("users", "write"), sessio
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-async def get_user(user_id: int, actor: Allowed("users", "read"), session: SessionDep) -> UserPublic:
+async def get_user(user_id: PathId, actor: Allowed("users", "read"), session: SessionDep) -> UserPublic:
     return await users.get_user(session, actor, user_id)
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
-async def update_user(user_id: int, body: UserUpdate, actor: Allowed("users", "write"), session: SessionDep) -> UserPublic:
+async def update_user(user_id: PathId, body: UserUpdate, actor: Allowed("users", "write"), session: SessionDep) -> UserPublic:
     out = await users.update_user(session, actor, user_id, body)
     await session.commit()
     return out
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Deactivate a user (users are never erased)")
-async def deactivate_user(user_id: int, actor: Allowed("users", "write"), session: SessionDep) -> Response:
+async def deactivate_user(user_id: PathId, actor: Allowed("users", "write"), session: SessionDep) -> Response:
     await users.deactivate_user(session, actor, user_id)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.put("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT, summary="Set a user's password")
-async def set_password(user_id: int, body: PasswordSet, actor: Allowed("users", "write"), session: SessionDep) -> Response:
+async def set_password(user_id: PathId, body: PasswordSet, actor: Allowed("users", "write"), session: SessionDep) -> Response:
     await users.get_user(session, actor, user_id)  # scope check
     await users.set_password(session, actor, await get_or_404(session, User, user_id, "User"), body.password)
     await session.commit()

@@ -12,7 +12,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, updated_at_field
-from core.types import Code, IconName, Name, ShortText
+from core.types import DbId, Code, IconName, Name, ShortText
 
 
 class Role(SQLModel, table=True):
@@ -73,7 +73,7 @@ class RoleCreate(SQLModel):
     code: Code
     name: Name
     description: ShortText | None = None
-    menu_ids: list[int] = Field(default_factory=list, max_length=200)
+    menu_ids: list[DbId] = Field(default_factory=list, max_length=200)
     inherits: str | None = Field(default=None, max_length=50, description="a system role whose permissions this role gets")
 
 
@@ -81,7 +81,7 @@ class RoleUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     description: ShortText | None = None
-    menu_ids: list[int] | None = Field(default=None, max_length=200)
+    menu_ids: list[DbId] | None = Field(default=None, max_length=200)
     inherits: str | None = Field(default=None, max_length=50)
 
 
@@ -91,7 +91,7 @@ class RolePublic(SQLModel):
     name: str
     description: str | None
     is_system: bool
-    menu_ids: list[int] = []
+    menu_ids: list[DbId] = []
 
 
 class MenuCreate(SQLModel):
@@ -100,7 +100,7 @@ class MenuCreate(SQLModel):
     name: Name
     url: str | None = Field(default=None, max_length=255, regex=r"^/[A-Za-z0-9_\-/]*$")
     icon: IconName | None = None
-    parent_id: int | None = None
+    parent_id: DbId | None = None
     sort_order: int = Field(default=0, ge=0, le=10000)
 
 
@@ -109,7 +109,7 @@ class MenuUpdate(SQLModel):
     name: Name | None = None
     url: str | None = Field(default=None, max_length=255, regex=r"^/[A-Za-z0-9_\-/]*$")
     icon: IconName | None = None
-    parent_id: int | None = None
+    parent_id: DbId | None = None
     sort_order: int | None = Field(default=None, ge=0, le=10000)
 
 
@@ -128,16 +128,16 @@ class GroupCreate(SQLModel):
     code: Code
     name: Name
     description: ShortText | None = None
-    unit_id: int | None = None
-    role_ids: list[int] = Field(default_factory=list, max_length=50)
+    unit_id: DbId | None = None
+    role_ids: list[DbId] = Field(default_factory=list, max_length=50)
 
 
 class GroupUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     description: ShortText | None = None
-    unit_id: int | None = None
-    role_ids: list[int] | None = Field(default=None, max_length=50)
+    unit_id: DbId | None = None
+    role_ids: list[DbId] | None = Field(default=None, max_length=50)
 
 
 class GroupPublic(SQLModel):
@@ -146,4 +146,4 @@ class GroupPublic(SQLModel):
     name: str
     description: str | None
     unit_id: int | None
-    role_ids: list[int] = []
+    role_ids: list[DbId] = []

@@ -10,7 +10,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, updated_at_field
-from core.types import Code, IconName, Name, ShortText
+from core.types import DbId, Code, IconName, Name, ShortText
 
 
 class AreaLevel(StrEnum):
@@ -45,7 +45,7 @@ class AreaCreate(SQLModel):
     name: Name
     kind: str | None = Field(default=None, max_length=50)
     level: AreaLevel
-    parent_id: int | None = None
+    parent_id: DbId | None = None
     active: bool = True
 
 
@@ -102,8 +102,8 @@ class TicketFieldCreate(SQLModel):
     icon: IconName | None = None
     sla_hours: int | None = Field(default=None, gt=0, le=8760)
     sla_working_hours: bool = False
-    parent_id: int | None = None
-    area_id: int | None = None
+    parent_id: DbId | None = None
+    area_id: DbId | None = None
     sort_order: int = Field(default=0, ge=0, le=10000)
     active: bool = True
 
@@ -115,7 +115,7 @@ class TicketFieldUpdate(SQLModel):
     icon: IconName | None = None
     sla_hours: int | None = Field(default=None, gt=0, le=8760)
     sla_working_hours: bool | None = None
-    area_id: int | None = None
+    area_id: DbId | None = None
     sort_order: int | None = Field(default=None, ge=0, le=10000)
     active: bool | None = None
 

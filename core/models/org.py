@@ -10,7 +10,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, updated_at_field
-from core.types import Code, Name, ShortText
+from core.types import DbId, Code, Name, ShortText
 
 
 class OrgUnitKind(StrEnum):
@@ -51,9 +51,9 @@ class OrgUnitCreate(SQLModel):
     code: Code
     name: Name
     kind: OrgUnitKind
-    parent_id: int | None = None
-    manager_id: int | None = None
-    area_id: int | None = None
+    parent_id: DbId | None = None
+    manager_id: DbId | None = None
+    area_id: DbId | None = None
     description: ShortText | None = None
     active: bool = True
 
@@ -63,9 +63,9 @@ class OrgUnitUpdate(SQLModel):
     code: Code | None = None
     name: Name | None = None
     kind: OrgUnitKind | None = None
-    parent_id: int | None = None
-    manager_id: int | None = None
-    area_id: int | None = None
+    parent_id: DbId | None = None
+    manager_id: DbId | None = None
+    area_id: DbId | None = None
     description: ShortText | None = None
     active: bool | None = None
 

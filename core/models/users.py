@@ -9,7 +9,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, tz_field, updated_at_field
-from core.types import Code, Email, Name, Password, Phone, ShortText, Username
+from core.types import DbId, Code, Email, Name, Password, Phone, ShortText, Username
 
 
 class User(SQLModel, table=True):
@@ -44,8 +44,8 @@ class UserCreate(SQLModel):
     phone: Phone | None = None
     email: Email | None = None
     address: ShortText | None = None
-    unit_id: int | None = None
-    group_ids: list[int] = Field(default_factory=list, max_length=50)
+    unit_id: DbId | None = None
+    group_ids: list[DbId] = Field(default_factory=list, max_length=50)
     active: bool = True
     is_system: bool = False
 
@@ -57,8 +57,8 @@ class UserUpdate(SQLModel):
     phone: Phone | None = None
     email: Email | None = None
     address: ShortText | None = None
-    unit_id: int | None = None
-    group_ids: list[int] | None = Field(default=None, max_length=50)
+    unit_id: DbId | None = None
+    group_ids: list[DbId] | None = Field(default=None, max_length=50)
     active: bool | None = None
     is_system: bool | None = None
 
@@ -95,7 +95,7 @@ class UserPublic(SQLModel):
     locale: str
     locked_until: datetime | None = None
     last_login_at: datetime | None = None
-    group_ids: list[int] = []
+    group_ids: list[DbId] = []
     roles: list[str] = []
 
 

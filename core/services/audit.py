@@ -22,7 +22,7 @@ def snapshot(obj: SQLModel | dict[str, Any] | None) -> dict[str, Any] | None:
     """JSON-safe copy of a row without secrets."""
     if obj is None:
         return None
-    data = obj if isinstance(obj, dict) else obj.model_dump()
+    data = obj if isinstance(obj, dict) else obj.model_dump(mode="json", warnings=False)
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key in SECRET_FIELDS:

@@ -1,0 +1,98 @@
+"""Shared fixtures: one embedded PostgreSQL per test run; every test that needs a database
+gets its own copy of a migrated and seeded template database (real commits, full isolation)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+os.environ.setdefault("HOTLINE_ENV", "test")
+os.environ.setdefault("HOTLINE_LOG_JSON", "false")
+os.environ.setdefault("HOTLINE_LOG_LEVEL", "WARNING")
+
+from cli import tasks  # noqa: E402
+from cli.embedded.postgres import EmbeddedPostgres  # noqa: E402
+from core.db import normalize_url  # noqa: E402
+from core.settings import Settings  # noqa: E402
+
+TEMPLATE_DB = "hotline_template"
+DEMO_PASSWORD = "Hotline@1022"
+
+
+def _libpq(url: str) -> str:
+    return normalize_url(url).replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[EmbeddedPostgres]:
+    root = Path(tempfile.mkdtemp(prefix="hotline-test-"))
+    server = EmbeddedPostgres(root / "postgres", database="postgres")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def template_url(pg_server: EmbeddedPostgres) -> str:
+    """Migrated + seeded once (system data and demo users); tests copy it."""
+    url = pg_server.create_database(TEMPLATE_DB)
+    tasks.migrate(url)
+    tasks.seed(url, "2025", "75", demo=True)
+    return url
+
+
+@pytest.fixture
+def database_url(pg_server: EmbeddedPostgres, template_url: str) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin_url = _libpq(template_url).replace(f"/{TEMPLATE_DB}?", "/postgres?")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    yield template_url.replace(f"/{TEMPLATE_DB}?", f"/{name}?")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(env="test", database_url=database_url, data_dir=tmp_path / "data", temporal_address=None,
+                    log_json=False)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[object]:
+    """The full ASGI app (API + UI) with its lifespan entered; no Temporal unless a test adds it."""
+    from cli.asgi import create_full_app
+
+    application = create_full_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("10.9.8.7", 4321))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def as_user(client: httpx.AsyncClient):  # noqa: ANN201
+    """`await as_user("dieuphoi")` -> auth headers for that demo user."""
+
+    async def headers(username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+        return await login(client, username, password)
+
+    return headers
