@@ -57,7 +57,7 @@ def negotiate_locale(accept_language: str | None, default: str = DEFAULT_LOCALE)
                     q = float(p[2:])
                 except ValueError:
                     q = 0.0
-        if lang in SUPPORTED_LOCALES and q > best_q:
+        if lang in SUPPORTED_LOCALES and 0 < q and q > best_q:
             best, best_q = lang, q
     return best
 
