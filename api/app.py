@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from temporalio.client import Client
 
+from api.auth_cache import AuthCache
 from api.authz_store import load_authorizer
 from api.errors import install_error_handlers
 from api.middleware import RequestIdMiddleware
@@ -44,7 +45,8 @@ def build_services(settings: Settings) -> AppServices:
     authorizer = load_authorizer(sync_engine)
     notifier = ConsoleNotifier(show_sensitive=not settings.is_production)
     return AppServices(settings=settings, engine=engine, sessions=make_sessionmaker(engine), authorizer=authorizer,
-                       notifier=notifier, extra={"sync_engine": sync_engine})
+                       notifier=notifier, auth_cache=AuthCache(settings.auth_cache_seconds),
+                       extra={"sync_engine": sync_engine})
 
 
 WorkerRunner = Callable[[AppServices], Awaitable[None]]

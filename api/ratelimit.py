@@ -9,17 +9,19 @@ from api.services import AppServices
 from core.errors import TooManyRequests
 
 WINDOW_SECONDS = 60.0
-MAX_ATTEMPTS = 30
 
 
 def check_login_rate(services: AppServices, ip: str | None) -> None:
+    limit = services.settings.login_attempts_per_minute
+    if limit == 0:
+        return
     buckets: dict[str, deque[float]] = services.extra.setdefault("login_rate", {})
     key = ip or "unknown"
     now = time.monotonic()
     bucket = buckets.setdefault(key, deque())
     while bucket and now - bucket[0] > WINDOW_SECONDS:
         bucket.popleft()
-    if len(bucket) >= MAX_ATTEMPTS:
+    if len(bucket) >= limit:
         raise TooManyRequests()
     bucket.append(now)
     if len(buckets) > 10000:  # forget idle addresses

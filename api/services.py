@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.auth_cache import AuthCache
 from core.authz import Authorizer
 from core.ports import Notifier
 from core.settings import Settings
@@ -20,5 +21,6 @@ class AppServices:
     sessions: async_sessionmaker[AsyncSession]
     authorizer: Authorizer
     notifier: Notifier
+    auth_cache: AuthCache = field(default_factory=lambda: AuthCache(ttl=5.0))
     temporal: Any = None  # temporalio.client.Client once connected
     extra: dict[str, Any] = field(default_factory=dict)

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(default=60, ge=1, le=60 * 24)
     session_ttl_minutes: int = Field(default=8 * 60, ge=5, le=60 * 24 * 7)
     reset_token_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    login_attempts_per_minute: int = Field(default=30, ge=0, le=100000, description="per client address; 0 = unlimited")
     lockout_threshold: int = Field(default=10, ge=3, le=100)
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     default_locale: str = "vi"

@@ -35,6 +35,7 @@ async def create_role(body: RoleCreate, actor: Allowed("roles", "write"), sessio
     out = await access.create_role(session, actor, body)
     await session.commit()
     services.authorizer.reload()
+    services.auth_cache.clear()
     return out
 
 
@@ -49,6 +50,7 @@ async def update_role(role_id: PathId, body: RoleUpdate, actor: Allowed("roles",
     out = await access.update_role(session, actor, role_id, body)
     await session.commit()
     services.authorizer.reload()
+    services.auth_cache.clear()
     return out
 
 
@@ -57,6 +59,7 @@ async def delete_role(role_id: PathId, actor: Allowed("roles", "write"), session
     await access.delete_role(session, actor, role_id)
     await session.commit()
     services.authorizer.reload()
+    services.auth_cache.clear()
     return Response(status_code=NO_CONTENT)
 
 
@@ -104,14 +107,18 @@ async def get_group(group_id: PathId, _: Allowed("groups", "read"), session: Ses
 
 
 @groups.patch("/{group_id}", response_model=GroupPublic)
-async def update_group(group_id: PathId, body: GroupUpdate, actor: Allowed("groups", "write"), session: SessionDep) -> GroupPublic:
+async def update_group(group_id: PathId, body: GroupUpdate, actor: Allowed("groups", "write"), session: SessionDep,
+                       services: ServicesDep) -> GroupPublic:
     out = await access.update_group(session, actor, group_id, body)
     await session.commit()
+    services.auth_cache.clear()
     return out
 
 
 @groups.delete("/{group_id}", status_code=NO_CONTENT)
-async def delete_group(group_id: PathId, actor: Allowed("groups", "write"), session: SessionDep) -> Response:
+async def delete_group(group_id: PathId, actor: Allowed("groups", "write"), session: SessionDep,
+                       services: ServicesDep) -> Response:
     await access.delete_group(session, actor, group_id)
     await session.commit()
+    services.auth_cache.clear()
     return Response(status_code=NO_CONTENT)

@@ -65,9 +65,10 @@ async def token(request: Request, services: ServicesDep, session: SessionDep,
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")
-async def logout(signed_in: SignedInDep, session: SessionDep, response: Response) -> Response:
+async def logout(signed_in: SignedInDep, session: SessionDep, services: ServicesDep, response: Response) -> Response:
     await auth.end_session(session, signed_in.session_id)
     await session.commit()
+    services.auth_cache.forget_user(signed_in.user.id)
     response.status_code = status.HTTP_204_NO_CONTENT
     response.delete_cookie("hotline_session", path="/")
     return response
@@ -86,7 +87,8 @@ async def forgot_password(body: ForgotPasswordIn, request: Request, services: Se
 
 
 @router.post("/reset-password", status_code=status.HTTP_204_NO_CONTENT, summary="Set a new password with a reset code")
-async def reset_password(body: ResetPasswordIn, session: SessionDep) -> Response:
-    await auth.reset_password(session, body.token, body.new_password, body.new_password_confirm)
+async def reset_password(body: ResetPasswordIn, session: SessionDep, services: ServicesDep) -> Response:
+    user = await auth.reset_password(session, body.token, body.new_password, body.new_password_confirm)
     await session.commit()
+    services.auth_cache.forget_user(user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

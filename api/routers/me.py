@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import ActorDep, SessionDep, SignedInDep
+from api.deps import ActorDep, ServicesDep, SessionDep, SignedInDep
+from core.models import User
 from core.models.access import MenuPublic
 from core.models.users import PasswordChange, ProfileUpdate, UserPublic
 from core.services import access, auth, users
+from core.services.crud import get_or_404
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
@@ -19,17 +21,23 @@ async def me(signed_in: SignedInDep) -> UserPublic:
 
 
 @router.patch("", response_model=UserPublic, summary="Edit my profile")
-async def update_me(body: ProfileUpdate, signed_in: SignedInDep, actor: ActorDep, session: SessionDep) -> UserPublic:
-    out = await users.update_profile(session, actor, signed_in.user, body)
+async def update_me(body: ProfileUpdate, signed_in: SignedInDep, actor: ActorDep, session: SessionDep,
+                    services: ServicesDep) -> UserPublic:
+    user = await get_or_404(session, User, signed_in.user.id, "User")  # type: ignore[arg-type]
+    out = await users.update_profile(session, actor, user, body)
     await session.commit()
+    services.auth_cache.forget_user(user.id)
     return out
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT, summary="Change my password")
-async def change_password(body: PasswordChange, signed_in: SignedInDep, actor: ActorDep, session: SessionDep) -> Response:
-    await auth.change_password(session, actor, signed_in.user, body.current_password, body.new_password,
+async def change_password(body: PasswordChange, signed_in: SignedInDep, actor: ActorDep, session: SessionDep,
+                          services: ServicesDep) -> Response:
+    user = await get_or_404(session, User, signed_in.user.id, "User")  # type: ignore[arg-type]
+    await auth.change_password(session, actor, user, body.current_password, body.new_password,
                                body.new_password_confirm, keep_session_id=signed_in.session_id)
     await session.commit()
+    services.auth_cache.forget_user(user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import Allowed, PathId, QueryId, SessionDep
+from api.deps import Allowed, PathId, QueryId, ServicesDep, SessionDep
 from api.schemas import ERROR_RESPONSES
 from core.models.org import OrgUnitCreate, OrgUnitPublic, OrgUnitUpdate
 from core.services import org_units
@@ -31,9 +31,11 @@ async def get_unit(unit_id: PathId, _: Allowed("org_units", "read"), session: Se
 
 
 @router.patch("/{unit_id}", response_model=OrgUnitPublic)
-async def update_unit(unit_id: PathId, body: OrgUnitUpdate, actor: Allowed("org_units", "write"), session: SessionDep) -> OrgUnitPublic:
+async def update_unit(unit_id: PathId, body: OrgUnitUpdate, actor: Allowed("org_units", "write"), session: SessionDep,
+                      services: ServicesDep) -> OrgUnitPublic:
     out = await org_units.update_unit(session, actor, unit_id, body)
     await session.commit()
+    services.auth_cache.clear()  # users' unit paths may have moved
     return out
 
 

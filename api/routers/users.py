@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import Allowed, PageDep, PathId, QueryId, SessionDep
+from api.deps import Allowed, PageDep, PathId, QueryId, ServicesDep, SessionDep
 from api.schemas import ERROR_RESPONSES, PageOut
 from core.models import User
 from core.models.users import UserCreate, UserPublic, UserUpdate
@@ -43,22 +43,28 @@ async def get_user(user_id: PathId, actor: Allowed("users", "read"), session: Se
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
-async def update_user(user_id: PathId, body: UserUpdate, actor: Allowed("users", "write"), session: SessionDep) -> UserPublic:
+async def update_user(user_id: PathId, body: UserUpdate, actor: Allowed("users", "write"), session: SessionDep,
+                      services: ServicesDep) -> UserPublic:
     out = await users.update_user(session, actor, user_id, body)
     await session.commit()
+    services.auth_cache.forget_user(user_id)
     return out
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Deactivate a user (users are never erased)")
-async def deactivate_user(user_id: PathId, actor: Allowed("users", "write"), session: SessionDep) -> Response:
+async def deactivate_user(user_id: PathId, actor: Allowed("users", "write"), session: SessionDep,
+                      services: ServicesDep) -> Response:
     await users.deactivate_user(session, actor, user_id)
     await session.commit()
+    services.auth_cache.forget_user(user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.put("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT, summary="Set a user's password")
-async def set_password(user_id: PathId, body: PasswordSet, actor: Allowed("users", "write"), session: SessionDep) -> Response:
+async def set_password(user_id: PathId, body: PasswordSet, actor: Allowed("users", "write"), session: SessionDep,
+                      services: ServicesDep) -> Response:
     await users.get_user(session, actor, user_id)  # scope check
     await users.set_password(session, actor, await get_or_404(session, User, user_id, "User"), body.password)
     await session.commit()
+    services.auth_cache.forget_user(user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

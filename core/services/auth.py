@@ -41,10 +41,14 @@ class LoginOutcome:
 
 @dataclass(frozen=True)
 class SignedIn:
+    """The signed-in user. `user` is a detached snapshot: use cases that change the account
+    load it again in their own session."""
+
     session_id: int
     user: User
     roles: frozenset[str]
     unit_path: str | None
+    expires_at: datetime
 
 
 async def login(session: AsyncSession, username: str, password: str, policy: LoginPolicy,
@@ -96,7 +100,7 @@ async def start_session(session: AsyncSession, user: User, kind: SessionKind, tt
 
 
 _RESOLVE = sa.text("""
-SELECT s.id AS session_id, u.id AS user_id, ou.path AS unit_path,
+SELECT s.id AS session_id, s.expires_at, u.id AS user_id, ou.path AS unit_path,
        ARRAY(SELECT DISTINCT r.code FROM user_group ug
              JOIN group_role gr ON gr.group_id = ug.group_id
              JOIN role r ON r.id = gr.role_id
@@ -118,7 +122,8 @@ async def resolve_token(session: AsyncSession, token: str) -> SignedIn | None:
     user = await session.get(User, row.user_id)
     if user is None:
         return None
-    return SignedIn(row.session_id, user, frozenset(row.roles), row.unit_path)
+    session.expunge(user)
+    return SignedIn(row.session_id, user, frozenset(row.roles), row.unit_path, row.expires_at)
 
 
 async def user_roles(session: AsyncSession, user_id: int) -> frozenset[str]:
