@@ -10,9 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.services import AppServices
 from core.errors import Forbidden, NotAuthenticated
-from core.services.actor import Actor
 from core.models.base import utcnow
 from core.security import token_digest
+from core.services.actor import Actor
 from core.services.auth import SignedIn, resolve_token
 from core.services.crud import Page
 from core.types import MAX_DB_ID

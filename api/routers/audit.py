@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+
 from api.deps import Allowed, PageDep, QueryId, SessionDep
 from api.schemas import ERROR_RESPONSES, PageOut
 from core.models.audit import AuditLogPublic

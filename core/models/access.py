@@ -12,7 +12,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, updated_at_field
-from core.types import DbId, Code, IconName, Name, ShortText
+from core.types import Code, DbId, IconName, Name, ShortText
 
 
 class Role(SQLModel, table=True):

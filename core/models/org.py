@@ -10,7 +10,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, updated_at_field
-from core.types import DbId, Code, Name, ShortText
+from core.types import Code, DbId, Name, ShortText
 
 
 class OrgUnitKind(StrEnum):

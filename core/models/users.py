@@ -9,7 +9,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, tz_field, updated_at_field
-from core.types import DbId, Code, Email, Name, Password, Phone, ShortText, Username
+from core.types import Code, DbId, Email, Name, Password, Phone, ShortText, Username
 
 
 class User(SQLModel, table=True):

@@ -13,7 +13,21 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.authz import DEFAULT_POLICIES, SystemRole
-from core.models import Area, AreaLevel, CasbinRule, GroupRole, Menu, OrgUnit, OrgUnitKind, PermissionGroup, Role, RoleMenu, TicketField, User, UserGroup
+from core.models import (
+    Area,
+    AreaLevel,
+    CasbinRule,
+    GroupRole,
+    Menu,
+    OrgUnit,
+    OrgUnitKind,
+    PermissionGroup,
+    Role,
+    RoleMenu,
+    TicketField,
+    User,
+    UserGroup,
+)
 from core.models.base import tree_path
 from core.security import hash_password
 from core.seed.areas import area_seeds
