@@ -47,6 +47,10 @@ def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings
     return settings
 
 
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console)
+
+
 def _sigterm_as_interrupt() -> None:
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -91,8 +95,7 @@ def up(port: Port = 8000, host: Host = "127.0.0.1", data_dir: DataDir = None,
     runtime = Runtime(settings)
     code = 0
     try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=console, transient=False) as progress:
+        with _progress() as progress:
             boot = progress.add_task("Starting PostgreSQL and Temporal", total=1)
             runtime.start_all()
             progress.advance(boot)
@@ -203,10 +206,16 @@ def seed(data_dir: DataDir = None,
     from cli import tasks
 
     try:
-        with Runtime(settings) as runtime:
+        with Runtime(settings) as runtime, _progress() as progress:
             url = runtime.database()
             tasks.migrate(url)
-            users = tasks.seed(url, scheme or settings.area_scheme.value, province or settings.province_code, demo)
+            task = progress.add_task("Seeding", total=None)
+
+            def on_progress(what: str, done: int, total: int) -> None:
+                progress.update(task, description=f"Seeding {what}", completed=done, total=total)
+
+            users = tasks.seed(url, scheme or settings.area_scheme.value, province or settings.province_code, demo,
+                               progress=on_progress)
     except (EmbeddedServiceError, ValueError) as exc:
         fail(str(exc))
     console.print(f"Seeded reference data{f' and {len(users)} demo users' if users else ''}.")
