@@ -31,10 +31,18 @@ def request_locale(request: Request) -> str:
 def error_body(request: Request, error_id: str, message: str, details: Any = None, **params: Any) -> dict[str, Any]:
     locale = request_locale(request)
     if isinstance(details, list):
-        details = [{**d, "message": translate(d["message"], locale)} if isinstance(d, dict) and "message" in d else d
-                   for d in details]
+        details = [_translated_detail(d, locale) if isinstance(d, dict) and "message" in d else d for d in details]
     return {"error_id": error_id, "message": translate(message, locale, **params), "details": details,
             "request_id": getattr(request.state, "request_id", None)}
+
+
+def _translated_detail(detail: dict[str, Any], locale: str) -> dict[str, Any]:
+    params = detail.get("params") or {}
+    try:
+        message = translate(detail["message"], locale, **params)
+    except (KeyError, IndexError, ValueError):
+        message = translate(detail["message"], locale)
+    return {k: v for k, v in detail.items() if k != "params"} | {"message": message}
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -42,7 +50,8 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_message(err: dict[str, Any]) -> str:
+def _validation_detail(err: dict[str, Any]) -> dict[str, Any]:
+    """{field, message id, params}: translated first, then filled in (by error_body)."""
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     known = {
@@ -55,14 +64,18 @@ def _validation_message(err: dict[str, Any]) -> str:
         "int_parsing": "Must be a whole number.",
         "bool_parsing": "Must be true or false.",
         "enum": "Must be one of: {expected}.",
+        "greater_than_equal": "Must be at least {ge}.",
+        "less_than_equal": "Must be at most {le}.",
+        "greater_than": "Must be greater than {gt}.",
+        "too_long": "Too many items (at most {max_length}).",
+        "string_type": "Must be text.",
+        "list_type": "Must be a list.",
     }
+    field = _field_name(tuple(err.get("loc", ())))
     if kind in known:
-        try:
-            return known[kind].format(**ctx) if ctx else known[kind]
-        except (KeyError, IndexError):
-            return known[kind]
-    message = str(err.get("msg", "Not valid."))
-    return message.removeprefix("Value error, ")
+        params = {k: ", ".join(map(str, v)) if isinstance(v, list | tuple) else v for k, v in ctx.items()}
+        return {"field": field, "message": known[kind], "params": params}
+    return {"field": field, "message": str(err.get("msg", "Not valid.")).removeprefix("Value error, ")}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -74,7 +87,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"field": _field_name(tuple(e.get("loc", ()))), "message": _validation_message(e)} for e in exc.errors()]
+        details = [_validation_detail(e) for e in exc.errors()]
         fields = ", ".join(dict.fromkeys(d["field"] for d in details))
         return JSONResponse(error_body(request, "validation_error", "Some fields are not valid: {fields}.", details, fields=fields),
                             status_code=422)

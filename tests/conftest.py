@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
@@ -23,17 +21,13 @@ os.environ.setdefault("HOTLINE_LOG_LEVEL", "WARNING")
 from cli import tasks  # noqa: E402
 from cli.embedded.postgres import EmbeddedPostgres  # noqa: E402
 from cli.embedded.temporal import temporal_binary  # noqa: E402
-from core.db import normalize_url  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from tests.support import database_copy  # noqa: E402
 
 TEMPLATE_DB = "hotline_template"
 # The dev server needs a few seconds on a 2-core machine, more when the machine is busy.
 TEMPORAL_STARTUP_TIMEOUT = timedelta(seconds=90)
 DEMO_PASSWORD = "Hotline@1022"
-
-
-def _libpq(url: str) -> str:
-    return normalize_url(url).replace("postgresql+psycopg://", "postgresql://")
 
 
 @pytest.fixture(scope="session")
@@ -56,13 +50,8 @@ def template_url(pg_server: EmbeddedPostgres) -> str:
 
 @pytest.fixture
 def database_url(pg_server: EmbeddedPostgres, template_url: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin_url = _libpq(template_url).replace(f"/{TEMPLATE_DB}?", "/postgres?")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
-    yield template_url.replace(f"/{TEMPLATE_DB}?", f"/{name}?")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database_copy(template_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""Web UI page routes (jinja2 + htmx)."""
+"""Web UI page routes (jinja2 + htmx), mounted by cli.asgi beside the API.
+
+Vietnamese first: the UI's own catalogue is registered with core.i18n here, at import."""
 
 from __future__ import annotations
 
@@ -7,9 +9,19 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
+from core.i18n import register_catalog_dir
+from ui.i18n import LOCALE_DIR
+from ui.pages import account, auth, home
+from ui.security import PageRoute, SecureStaticFiles
+
 STATIC_DIR = Path(__file__).parent / "static"
-router = APIRouter(include_in_schema=False)
+
+register_catalog_dir(LOCALE_DIR)
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+for pages in (auth.router, account.router, home.router):
+    router.include_router(pages)
 
 
 def static_files() -> StaticFiles:
-    return StaticFiles(directory=STATIC_DIR)
+    return SecureStaticFiles(directory=STATIC_DIR)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from core.settings import Settings
-from tests.conftest import DEMO_PASSWORD, TEMPLATE_DB, _libpq
-from tests.support import serve_in_thread
+from tests.conftest import DEMO_PASSWORD
+from tests.support import database_copy, serve_in_thread
 
 # Operations that would end the fuzzer's own session.
 EXCLUDED = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password"), ("PATCH", "/api/v1/me")}
@@ -23,15 +21,12 @@ EXCLUDED = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password"), ("
 def fuzz_server(pg_server, template_url, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
     from cli.asgi import create_full_app
 
-    name = f"fuzz_{uuid.uuid4().hex[:8]}"
-    admin_url = _libpq(template_url).replace(f"/{TEMPLATE_DB}?", "/postgres?")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
-    url = template_url.replace(f"/{TEMPLATE_DB}?", f"/{name}?")
-    app = create_full_app(Settings(env="test", database_url=url, data_dir=tmp_path_factory.mktemp("fuzz"), log_json=False))
-    with serve_in_thread(app) as base:
-        token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "admin", "password": DEMO_PASSWORD}).json()["access_token"]
-        yield base, {"Authorization": f"Bearer {token}"}
+    with database_copy(template_url, "fuzz") as url:
+        app = create_full_app(Settings(env="test", database_url=url, data_dir=tmp_path_factory.mktemp("fuzz"), log_json=False))
+        with serve_in_thread(app) as base:
+            token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "admin", "password": DEMO_PASSWORD}).json()["access_token"]
+            yield base, {"Authorization": f"Bearer {token}"}
+
 
 
 def test_no_server_errors(fuzz_server) -> None:

@@ -139,3 +139,12 @@ async def test_login_rate_limit_per_address(client) -> None:
     statuses = [(await client.post("/api/v1/auth/token", data={"username": f"u{i}", "password": "x"})).status_code
                 for i in range(35)]
     assert statuses[0] == 401 and statuses[-1] == 429
+
+
+async def test_validation_messages_are_translated_then_filled_in(client) -> None:
+    headers = await login(client, "admin")
+    r = await client.patch("/api/v1/me", headers=headers, json={"full_name": "x" * 300, "nickname": "y"})
+    details = {d["field"]: d["message"] for d in r.json()["details"]}
+    assert details["full_name"] == "Quá dài (tối đa 255 ký tự)."
+    assert details["nickname"] == "Trường này không được phép." or "nickname" in details
+    assert r.json()["message"].startswith("Một số trường không hợp lệ")

@@ -1,0 +1,139 @@
+"""Inputs and outputs of the BPMN process workflow (`BpmnProcess`), shared by the API (which
+starts it, completes tasks and delivers messages by name), the activities (which write the task
+inbox and call outside systems) and the workflow itself. One dataclass per workflow / activity /
+update input; new fields get defaults. Plain data only: everything here crosses Temporal's JSON
+converter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+BPMN_PROCESS_WORKFLOW = "BpmnProcess"
+
+# Activity names the workflow calls. Service tasks call the activity named by their operator
+# (`spiffworkflow:serviceTaskOperator id="..."`), with a ServiceCallInput.
+OPEN_HUMAN_TASK_ACTIVITY = "open_human_task"
+CLOSE_HUMAN_TASK_ACTIVITY = "close_human_task"
+ENGINE_CHECKPOINT_ACTIVITY = "engine_checkpoint"
+
+# Update and query names.
+COMPLETE_TASK_UPDATE = "complete_task"
+DELIVER_MESSAGE_UPDATE = "deliver_message"
+STATE_QUERY = "state"
+
+# Stable error codes: every refusal message starts with "<code>: " and the ApplicationError
+# raised by the workflow carries the code as its `type`.
+TASK_NOT_OPEN = "task_not_open"
+NOT_ALLOWED = "not_allowed"
+INVALID_FORM = "invalid_form"
+UNKNOWN_MESSAGE = "unknown_message"
+PROCESS_CLOSED = "process_closed"
+BPMN_INVALID = "bpmn_invalid"
+
+# Outcomes of a human task when it leaves the inbox.
+TASK_COMPLETED = "completed"
+TASK_CANCELLED = "cancelled"  # a boundary event (SLA timer, …) took the process elsewhere
+
+
+@dataclass
+class RunProcessInput:
+    process_id: str  # the <bpmn:process id> to run
+    bpmn_xml: str  # the deployed diagram, pinned by…
+    bpmn_sha256: str  # …the sha256 of its UTF-8 bytes (checked when the workflow starts)
+    data: dict[str, Any]  # initial process data (ticket fields, `sla_duration`, …)
+    business_key: str  # e.g. the ticket code; passed to every activity
+
+
+@dataclass
+class ProcessResult:
+    data: dict[str, Any]  # the process data at its end event
+    state_digest: str  # sha256 of the final engine state (see workflows.engine.state_digest)
+
+
+@dataclass
+class ServiceCallInput:
+    business_key: str
+    task_id: str  # Spiff task id: an idempotency key for the call
+    operator: str  # also the activity name
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HumanTask:
+    """One READY user task, as the inbox and the task form need it."""
+
+    task_id: str  # Spiff task id: the only safe address (two branches may share a BPMN id)
+    bpmn_id: str
+    name: str
+    lane: str | None  # the BPMN lane name = the role that may complete the task
+    candidate_unit: str | None = None  # org-unit path from the `candidate_unit` property
+    form_schema: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OpenHumanTaskInput:
+    business_key: str
+    task_id: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+    candidate_unit: str | None
+    form_schema: dict[str, Any]
+    process_sha256: str
+
+
+@dataclass
+class CloseHumanTaskInput:
+    business_key: str
+    task_id: str
+    actor_username: str  # empty when the engine closed it (outcome "cancelled")
+    data: dict[str, Any] = field(default_factory=dict)
+    outcome: str = TASK_COMPLETED
+
+
+@dataclass
+class CompleteTaskInput:
+    task_id: str
+    actor_username: str
+    actor_roles: list[str]
+    actor_unit_path: str | None = None  # materialized path, e.g. "/1/5/"; None = no unit
+    data: dict[str, Any] = field(default_factory=dict)  # the form data
+
+
+@dataclass
+class DeliverMessageInput:
+    name: str  # the BPMN message name, e.g. "citizen_info"
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EngineCheckpointInput:
+    digest: str  # the engine state digest at this point of the run
+
+
+@dataclass
+class WaitingTimer:
+    task_id: str
+    bpmn_id: str
+    name: str
+    deadline: str  # ISO 8601, UTC
+
+
+@dataclass
+class EngineIncidentInfo:
+    """A run-time error in the diagram (expression, script, failed service call): the process
+    waits until someone fixes it; the desk sees it in the process state."""
+
+    message: str
+    bpmn_id: str | None = None
+    task_id: str | None = None
+
+
+@dataclass
+class ProcessState:
+    open_tasks: list[HumanTask] = field(default_factory=list)
+    timers: list[WaitingTimer] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # message names accepted now
+    completed: bool = False
+    incident: EngineIncidentInfo | None = None

@@ -1,0 +1,84 @@
+"""Reading UI forms (CSRF-checked) and turning validation errors into per-field messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from pydantic import ValidationError
+
+from core.errors import ValidationFailed
+from core.i18n import translate
+from ui import csrf
+
+FieldErrors = dict[str, list[str]]
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The submitted text fields, after the CSRF check (raises CsrfRejected)."""
+    form = await request.form()
+    # NUL cannot be stored in PostgreSQL text; drop it here rather than fail deeper down.
+    values = {key: value.replace("\x00", "") for key, value in form.items() if isinstance(value, str)}
+    csrf.verify(request, values)
+    return values
+
+
+def local_path(value: str | None, default: str = "/") -> str:
+    """Only a path on this site ("/x", never "//host" or "/\\host") may be a redirect target."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return default
+    if "\\" in value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return default
+    return value
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """Where to go after signing in: a local path, but not back to the sign-in or sign-out page."""
+    target = local_path(value, default)
+    return default if target.split("?")[0] in ("/login", "/logout") else target
+
+
+def failed_fields(exc: ValidationFailed, locale: str) -> tuple[FieldErrors, str | None]:
+    """(field -> messages, a message for the whole form or None) from a domain validation error."""
+    errors: FieldErrors = {}
+    for detail in exc.details if isinstance(exc.details, list) else []:
+        if isinstance(detail, dict) and "field" in detail and "message" in detail:
+            errors.setdefault(str(detail["field"]), []).append(translate(str(detail["message"]), locale))
+    general = None if errors and exc.message == ValidationFailed.message else translate(exc.message, locale, **exc.params)
+    return errors, general
+
+
+# The same English message ids as api.errors (their Vietnamese is in core's catalogue); here
+# they are translated before the placeholders are filled, so "{max_length}" messages translate too.
+_KNOWN = {
+    "missing": "This field is required.",
+    "string_too_long": "Too long (at most {max_length} characters).",
+    "string_too_short": "Too short (at least {min_length} characters).",
+    "string_pattern_mismatch": "The format is not valid.",
+    "int_parsing": "Must be a whole number.",
+    "enum": "Must be one of: {expected}.",
+}
+
+
+def _message(err: dict[str, Any], locale: str) -> str:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        kind = "missing"  # a blank required field
+    message_id = _KNOWN.get(kind)
+    if message_id is None:
+        return translate(str(err.get("msg", "Not valid.")).removeprefix("Value error, "), locale)
+    try:
+        return translate(message_id, locale, **ctx)
+    except (KeyError, IndexError):
+        return translate(message_id, locale)
+
+
+def invalid_fields(exc: ValidationError, locale: str) -> FieldErrors:
+    """Per-field messages from a pydantic model's validation error, in the page's language."""
+    errors: FieldErrors = {}
+    for err in exc.errors():
+        loc: tuple[Any, ...] = tuple(err.get("loc", ()))
+        field = str(loc[0]) if loc else "form"
+        errors.setdefault(field, []).append(_message(dict(err), locale))
+    return errors

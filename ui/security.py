@@ -1,0 +1,100 @@
+"""What every UI response gets: security headers, the CSRF cookie, and HTML (never JSON or a
+stack trace) for the errors a page can meet: sign-in needed, bad CSRF token, domain errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from core.errors import HotlineError, NotAuthenticated
+from core.i18n import translate
+from ui.csrf import set_cookie_if_new
+from ui.i18n import page_locale
+from ui.templating import render
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def add_security_headers(response: Response) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+def login_redirect(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    url = f"/login?next={quote(target, safe='')}"
+    if request.headers.get("hx-request") == "true":
+        # htmx would swap the sign-in page into a fragment; ask it to load the whole page instead.
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def error_page(request: Request, exc: HotlineError) -> Response:
+    locale = page_locale(request)
+    message = translate(exc.message, locale, **exc.params)
+    title = translate("Error {status}", locale, status=exc.status_code)
+    headers = {"Retry-After": "60"} if exc.status_code in (429, 503) else None
+    response = render(request, "error.html", status_code=exc.status_code, title=title, status=exc.status_code,
+                      message=message)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+class InternalError(HotlineError):
+    status_code = 500
+    error_id = "internal_error"
+    message = "Something went wrong on our side. The error was logged."
+
+
+class PageRoute(APIRoute):
+    """Route class of every UI page (see ui.routes)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except NotAuthenticated:
+                response = login_redirect(request)
+            except HotlineError as exc:
+                response = error_page(request, exc)
+            except Exception:  # a page shows a calm message; the log keeps the trace
+                log.exception("unhandled error in a UI page", extra={"error_id": "internal_error"})
+                response = error_page(request, InternalError())
+            set_cookie_if_new(request, response)
+            add_security_headers(response)
+            if response.media_type == "text/html" or "text/html" in response.headers.get("content-type", ""):
+                response.headers.setdefault("Cache-Control", "no-store")
+            return response
+
+        return page
+
+
+class SecureStaticFiles(StaticFiles):
+    """Static assets with the same security headers (nosniff matters most for scripts)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        add_security_headers(response)
+        return response

@@ -1,0 +1,110 @@
+"""A small, strict validator for the JSON-schema subset user-task forms use.
+
+Supported: a top-level `{"type": "object", "required": [...], "properties": {...}}` whose
+properties have `type` string / integer / number / boolean, and optionally `enum`,
+`minLength` / `maxLength` (strings), `minimum` / `maximum` (numbers), plus the annotations
+`title` / `description`. Fields the schema does not declare are refused: form data is merged
+into the process data, so an undeclared field could overwrite a process variable.
+
+Why not jsonschema-rs: it is a native extension (it would have to be passed through the
+Temporal sandbox) and its messages are not ours to keep stable; this subset is a page of code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+_TYPES = ("string", "integer", "number", "boolean")
+_TOP_KEYS = {"type", "required", "properties", "title", "description", "additionalProperties"}
+_FIELD_KEYS = {"type", "enum", "minLength", "maxLength", "minimum", "maximum", "title", "description"}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _matches_type(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return _is_number(value)
+
+
+def check_schema(schema: Any) -> list[str]:
+    """Problems that make `schema` unusable (empty when it is a valid form schema)."""
+    if not isinstance(schema, dict):
+        return ["the form schema must be a JSON object"]
+    problems = [f"unsupported schema keyword '{key}'" for key in sorted(set(schema) - _TOP_KEYS)]
+    if schema.get("type") != "object":
+        problems.append("the form schema must have \"type\": \"object\"")
+    if schema.get("additionalProperties", False) is not False:
+        problems.append("additionalProperties must be false (undeclared fields are always refused)")
+    properties = schema.get("properties", {})
+    if not isinstance(properties, dict):
+        return [*problems, "'properties' must be an object"]
+    required = schema.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(name, str) for name in required):
+        problems.append("'required' must be a list of field names")
+    else:
+        problems += [f"required field '{name}' is not declared in properties" for name in required
+                     if name not in properties]
+    for name, field in properties.items():
+        problems += [f"field '{name}': {problem}" for problem in _check_field(name, field)]
+    return problems
+
+
+def _check_field(name: str, field: Any) -> list[str]:
+    if name.startswith("_"):
+        return ["field names may not start with '_'"]
+    if not isinstance(field, dict):
+        return ["must be an object"]
+    problems = [f"unsupported keyword '{key}'" for key in sorted(set(field) - _FIELD_KEYS)]
+    kind = field.get("type")
+    if kind not in _TYPES:
+        return [*problems, f"type must be one of {', '.join(_TYPES)}"]
+    if "enum" in field and (not isinstance(field["enum"], list) or not field["enum"]
+                            or not all(_matches_type(v, kind) for v in field["enum"])):
+        problems.append(f"enum must be a non-empty list of {kind} values")
+    for key in ("minLength", "maxLength"):
+        if key in field and (kind != "string" or not isinstance(field[key], int) or field[key] < 0):
+            problems.append(f"{key} applies to strings and must be a non-negative integer")
+    for key in ("minimum", "maximum"):
+        if key in field and (kind not in ("integer", "number") or not _is_number(field[key])):
+            problems.append(f"{key} applies to numbers and must be a number")
+    return problems
+
+
+def validate_form(schema: dict[str, Any], data: Any) -> list[str]:
+    """Problems with `data` against a schema that passed check_schema (empty when valid)."""
+    if not isinstance(data, dict):
+        return ["the form data must be a JSON object"]
+    properties: dict[str, dict[str, Any]] = schema.get("properties", {})
+    problems = [f"field '{name}' is required" for name in schema.get("required", []) if data.get(name) is None]
+    problems += [f"field '{name}' is not part of this form" for name in sorted(set(data) - set(properties))]
+    for name, field in properties.items():
+        value = data.get(name)
+        if value is not None:
+            problems += [f"field '{name}' {problem}" for problem in _field_problems(field, value)]
+    return problems
+
+
+def _field_problems(field: dict[str, Any], value: Any) -> list[str]:
+    kind = field["type"]
+    if not _matches_type(value, kind):
+        return [f"must be {'an' if kind == 'integer' else 'a'} {kind}"]
+    problems = []
+    if "enum" in field and value not in field["enum"]:
+        problems.append(f"must be one of {', '.join(str(option) for option in field['enum'])}")
+    if "minLength" in field and len(value) < field["minLength"]:
+        problems.append(f"must have at least {field['minLength']} characters")
+    if "maxLength" in field and len(value) > field["maxLength"]:
+        problems.append(f"must have at most {field['maxLength']} characters")
+    if "minimum" in field and value < field["minimum"]:
+        problems.append(f"must be at least {field['minimum']}")
+    if "maximum" in field and value > field["maximum"]:
+        problems.append(f"must be at most {field['maximum']}")
+    return problems
