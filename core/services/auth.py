@@ -15,11 +15,11 @@ from core.models.base import utcnow
 from core.security import (
     check_password_strength,
     dummy_hash,
-    hash_password,
+    hash_password_async,
     needs_rehash,
     new_token,
     token_digest,
-    verify_password,
+    verify_password_async,
 )
 from core.services import audit
 from core.services.actor import Actor
@@ -57,12 +57,12 @@ async def login(session: AsyncSession, username: str, password: str, policy: Log
     username = username.strip().lower()
     user = (await session.exec(select(User).where(User.username == username))).first()
     if user is None:
-        verify_password(dummy_hash(), password)  # same cost as a real check
+        await verify_password_async(dummy_hash(), password)  # same cost as a real check
         return LoginOutcome(None, InvalidCredentials())
     if user.locked_until is not None and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         return LoginOutcome(None, AccountLocked(minutes=minutes))
-    if not verify_password(user.password_hash, password):
+    if not await verify_password_async(user.password_hash, password):
         await _count_failure(session, user, policy, now)
         return LoginOutcome(None, InvalidCredentials())
     if not user.active:
@@ -71,7 +71,7 @@ async def login(session: AsyncSession, username: str, password: str, policy: Log
     user.locked_until = None
     user.last_login_at = now
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_async(password)
     session.add(user)
     return LoginOutcome(user, None)
 
@@ -164,12 +164,12 @@ def _check_new_password(user: User, new: str, confirm: str) -> None:
 
 async def change_password(session: AsyncSession, actor: Actor, user: User, current: str, new: str, confirm: str,
                           keep_session_id: int | None) -> None:
-    if not verify_password(user.password_hash, current):
+    if not await verify_password_async(user.password_hash, current):
         raise ValidationFailed(details=[{"field": "current_password", "message": "The current password is wrong."}])
     _check_new_password(user, new, confirm)
-    if verify_password(user.password_hash, new):
+    if await verify_password_async(user.password_hash, new):
         raise ValidationFailed(details=[{"field": "new_password", "message": "The new password must differ from the current one."}])
-    user.password_hash = hash_password(new)
+    user.password_hash = await hash_password_async(new)
     user.password_changed_at = utcnow()
     session.add(user)
     await revoke_all_sessions(session, user.id, except_session_id=keep_session_id)  # type: ignore[arg-type]
@@ -204,7 +204,7 @@ async def reset_password(session: AsyncSession, token: str, new: str, confirm: s
         raise invalid
     _check_new_password(user, new, confirm)
     reset.used_at = utcnow()
-    user.password_hash = hash_password(new)
+    user.password_hash = await hash_password_async(new)
     user.password_changed_at = utcnow()
     user.failed_logins = 0
     user.locked_until = None

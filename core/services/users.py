@@ -9,7 +9,7 @@ from core.authz import Scope
 from core.errors import NotFound, ValidationFailed
 from core.models import OrgUnit, PermissionGroup, User, UserGroup
 from core.models.users import ProfileUpdate, UserCreate, UserPublic, UserUpdate
-from core.security import check_password_strength, hash_password
+from core.security import check_password_strength, hash_password_async
 from core.services import audit
 from core.services.actor import Actor
 from core.services.auth import user_roles
@@ -76,7 +76,7 @@ async def create_user(session: AsyncSession, actor: Actor, data: UserCreate, che
         raise ValidationFailed(details=[{"field": "unit_id", "message": "outside your unit"}])
     if check_strength:
         check_password_strength(data.password, data.username, field="password")
-    user = User(**data.model_dump(exclude={"password", "group_ids"}), password_hash=hash_password(data.password))
+    user = User(**data.model_dump(exclude={"password", "group_ids"}), password_hash=await hash_password_async(data.password))
     session.add(user)
     await session.flush()
     await _set_groups(session, user.id, data.group_ids)  # type: ignore[arg-type]
@@ -123,7 +123,7 @@ async def update_profile(session: AsyncSession, actor: Actor, user: User, data: 
 
 async def set_password(session: AsyncSession, actor: Actor, user: User, password: str) -> None:
     check_password_strength(password, user.username, field="password")
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password_async(password)
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
