@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -84,6 +85,22 @@ def _serve(settings: Settings, host: str, port: int, with_worker: bool) -> None:
     asyncio.run(uvicorn.Server(config).serve())
 
 
+def _run_until_stopped(settings: Settings, body: Callable[[], object]) -> NoReturn:
+    """Run a long-lived command with the services it needs until Ctrl-C or SIGTERM."""
+    _sigterm_as_interrupt()
+    code = 0
+    with Runtime(settings) as runtime:
+        try:
+            runtime.start_all()
+            body()
+        except KeyboardInterrupt:
+            pass
+        except EmbeddedServiceError as exc:
+            console.print(f"[bold red]Error:[/] {exc}")
+            code = 1
+    _exit_now(code)
+
+
 @app.command()
 def up(port: Port = 8000, host: Host = "127.0.0.1", data_dir: DataDir = None,
        no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not seed demo units and users")] = False) -> None:
@@ -141,23 +158,13 @@ def api(port: Port = 8000, host: Host = "127.0.0.1", data_dir: DataDir = None) -
     settings = load_settings(data_dir, host=host, port=port)
     if not port_is_free(host, port):
         fail(f"port {port} on {host} is already in use. Stop the other program or choose another with --port.")
-    _sigterm_as_interrupt()
-    with Runtime(settings) as runtime:
-        try:
-            runtime.start_all()
-            _serve(settings, host, port, with_worker=False)
-        except KeyboardInterrupt:
-            pass
-        except EmbeddedServiceError as exc:
-            console.print(f"[bold red]Error:[/] {exc}")
-    _exit_now(0)
+    _run_until_stopped(settings, lambda: _serve(settings, host, port, with_worker=False))
 
 
 @app.command()
 def worker(data_dir: DataDir = None) -> None:
     """Run the Temporal worker: every workflow and activity of the product."""
     settings = load_settings(data_dir)
-    _sigterm_as_interrupt()
     from temporalio.client import Client
 
     from cli.worker import build_worker
@@ -169,15 +176,7 @@ def worker(data_dir: DataDir = None) -> None:
         console.print(f"Worker polling task queue '{settings.task_queue}' on {settings.temporal_address}")
         await worker.run()
 
-    with Runtime(settings) as runtime:
-        try:
-            runtime.start_all()
-            asyncio.run(main())
-        except KeyboardInterrupt:
-            pass
-        except EmbeddedServiceError as exc:
-            console.print(f"[bold red]Error:[/] {exc}")
-    _exit_now(0)
+    _run_until_stopped(settings, lambda: asyncio.run(main()))
 
 
 @app.command()

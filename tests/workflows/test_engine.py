@@ -182,6 +182,7 @@ async def test_a_ticket_goes_from_assignment_to_an_approved_answer(
         review = await work_through_to_review(handle)
         await complete(handle, review, MANAGER, decision="approve", note="Tốt")
         result = await within_deadline(handle.result())
+        final = await state(handle)
 
     # then the service tasks ran as their activities, with parameters from the process data
     assert recorder.operators_called() == ["classify_ticket", "notify_citizen"]
@@ -203,7 +204,7 @@ async def test_a_ticket_goes_from_assignment_to_an_approved_answer(
     assert result.data["notification"] == {"sent": True}
     assert result.data["overdue"] is False
     assert len(result.state_digest) == 64
-    assert (await state(handle)).completed
+    assert final.completed and final.open_tasks == [] and final.messages == []
 
 
 async def test_a_rejected_resolution_goes_back_to_the_officer(wf_env: WorkflowEnvironment, wf_task_queue: str) -> None:
