@@ -69,6 +69,18 @@ DEFAULT_POLICIES: tuple[tuple[str, str, str, str], ...] = (
     ("auditor", "roles", "read", "all"),
     ("auditor", "groups", "read", "all"),
     ("auditor", "audit", "read", "all"),
+    # tickets: the desk sees and writes all; units see their subtree; citizens and outside
+    # systems see what they created
+    *((r, "tickets", a, "all") for r in (SystemRole.coordinator, SystemRole.agent) for a in ("read", "write")),
+    ("unit_manager", "tickets", "read", "unit"),
+    ("officer", "tickets", "read", "unit"),
+    ("auditor", "tickets", "read", "all"),
+    *((r, "tickets", a, "own") for r in (SystemRole.citizen, SystemRole.api_client) for a in ("read", "write")),
+    # citizens' personal data unmasked: only the roles that handle the case
+    ("coordinator", "pii", "read", "all"),
+    ("agent", "pii", "read", "all"),
+    ("unit_manager", "pii", "read", "unit"),
+    ("officer", "pii", "read", "unit"),
 )
 
 

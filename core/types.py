@@ -49,3 +49,8 @@ IconName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64
 
 MAX_DB_ID = 2_147_483_647  # PostgreSQL integer
 DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
+Locale = Annotated[str, StringConstraints(pattern=r"^(vi|en)$")]
+LocalPath = Annotated[str, StringConstraints(max_length=255, pattern=r"^/[A-Za-z0-9_\-/]*$")]
+AreaCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[0-9A-Za-z.]+$")]
+IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{9}(\d{3})?$")]  # CMND 9 / CCCD 12 digits
+ExternalRef = Annotated[str, StringConstraints(max_length=128, pattern=r"^[A-Za-z0-9:_.\-]+$")]

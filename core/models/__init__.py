@@ -19,12 +19,34 @@ from core.models.auth import AuthSession, PasswordReset, SessionKind  # noqa: E4
 from core.models.casbin import CasbinRule  # noqa: E402
 from core.models.catalog import Area, AreaLevel, TicketField  # noqa: E402
 from core.models.org import OrgUnit, OrgUnitKind  # noqa: E402
+from core.models.tickets import (  # noqa: E402
+    AutoDispatchRule,
+    BpmnVersion,
+    Channel,
+    HumanTask,
+    HumanTaskStatus,
+    InAppNotification,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    TicketStatus,
+)
 from core.models.users import User  # noqa: E402
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "Area",
+    "AutoDispatchRule",
+    "BpmnVersion",
+    "Channel",
+    "HumanTask",
+    "HumanTaskStatus",
+    "InAppNotification",
+    "Ticket",
+    "TicketCounter",
+    "TicketEvent",
+    "TicketStatus",
     "AreaLevel",
     "AuditLog",
     "AuthSession",

@@ -12,7 +12,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, updated_at_field
-from core.types import Code, DbId, IconName, Name, ShortText
+from core.types import Code, DbId, IconName, LocalPath, Name, ShortText
 
 
 class Role(SQLModel, table=True):
@@ -98,7 +98,7 @@ class MenuCreate(SQLModel):
     model_config = ConfigDict(extra="forbid")
     code: Code
     name: Name
-    url: str | None = Field(default=None, max_length=255, regex=r"^/[A-Za-z0-9_\-/]*$")
+    url: LocalPath | None = None
     icon: IconName | None = None
     parent_id: DbId | None = None
     sort_order: int = Field(default=0, ge=0, le=10000)
@@ -107,7 +107,7 @@ class MenuCreate(SQLModel):
 class MenuUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
-    url: str | None = Field(default=None, max_length=255, regex=r"^/[A-Za-z0-9_\-/]*$")
+    url: LocalPath | None = None
     icon: IconName | None = None
     parent_id: DbId | None = None
     sort_order: int | None = Field(default=None, ge=0, le=10000)

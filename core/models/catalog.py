@@ -10,7 +10,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, updated_at_field
-from core.types import Code, DbId, IconName, Name, ShortText
+from core.types import AreaCode, Code, DbId, IconName, Name, ShortText
 
 
 class AreaLevel(StrEnum):
@@ -41,7 +41,7 @@ class Area(SQLModel, table=True):
 
 class AreaCreate(SQLModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(min_length=1, max_length=20, regex=r"^[0-9A-Za-z.]+$")
+    code: AreaCode
     name: Name
     kind: str | None = Field(default=None, max_length=50)
     level: AreaLevel
@@ -51,7 +51,7 @@ class AreaCreate(SQLModel):
 
 class AreaUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")
-    code: str | None = Field(default=None, min_length=1, max_length=20, regex=r"^[0-9A-Za-z.]+$")
+    code: AreaCode | None = None
     name: Name | None = None
     kind: str | None = Field(default=None, max_length=50)
     active: bool | None = None

@@ -9,7 +9,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, tz_field, updated_at_field
-from core.types import Code, DbId, Email, Name, Password, Phone, ShortText, Username
+from core.types import Code, DbId, Email, Locale, Name, Password, Phone, ShortText, Username
 
 
 class User(SQLModel, table=True):
@@ -71,7 +71,7 @@ class ProfileUpdate(SQLModel):
     phone: Phone | None = None
     email: Email | None = None
     address: ShortText | None = None
-    locale: str | None = Field(default=None, regex=r"^(vi|en)$")
+    locale: Locale | None = None
 
 
 class PasswordChange(SQLModel):

@@ -146,3 +146,14 @@ async def test_unknown_route_and_method_use_the_error_shape(client) -> None:
     wrong = await client.put("/healthz")
     assert wrong.status_code == 405 and wrong.json()["error_id"] == "method_not_allowed"
     assert missing.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(("path", "payload", "field"), [
+    ("/api/v1/me", {"locale": "fr"}, "locale"),
+    ("/api/v1/menus", {"code": "X1", "name": "X", "url": "javascript:alert(1)"}, "url"),
+    ("/api/v1/areas", {"code": "75/1", "name": "X", "level": "province"}, "code"),
+])
+async def test_patterns_are_enforced(client, admin, path, payload, field) -> None:
+    method = client.patch if path == "/api/v1/me" else client.post
+    response = await method(path, headers=admin, json=payload)
+    assert response.status_code == 422 and field in {d["field"] for d in response.json()["details"]}

@@ -32,6 +32,8 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     ("PATCH", "/api/v1/fields/1", ADMIN),
     ("DELETE", "/api/v1/areas/999999", ADMIN),
     ("GET", "/api/v1/audit", {"admin", "auditor"}),
+    ("GET", "/api/v1/tickets", EVERYONE),
+    ("POST", "/api/v1/tickets", {"admin", "coordinator", "agent", "citizen", "api_client"}),
 ]
 
 

@@ -1,0 +1,64 @@
+"""Tickets: intake from every channel through `open_ticket` (idempotent), list, detail with
+personal data masked for roles that do not need it, and the progress list/tree (CRM-04)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+from pydantic import BaseModel
+
+from api.deps import Allowed, PageDep, QueryId, ServicesDep, SessionDep
+from api.schemas import ERROR_RESPONSES, PageOut
+from core.models.tickets import TicketCreate, TicketEventNode, TicketEventPublic, TicketPublic, TicketStatus
+from core.services import tickets
+from core.services.actor import Actor
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=ERROR_RESPONSES)
+TicketCode = Annotated[str, Path(pattern=r"^1022-\d{4}-\d{6}$")]
+
+
+class ProgressOut(BaseModel):
+    list: list[TicketEventPublic]
+    tree: list[TicketEventNode]
+
+
+def _sees_pii(services: ServicesDep, actor: Actor) -> bool:
+    return services.authorizer.decide(actor.roles, "pii", "read").allowed
+
+
+@router.post("", response_model=TicketPublic, status_code=status.HTTP_201_CREATED,
+             summary="Open a ticket (any channel); the same Idempotency-Key returns the same ticket with 200")
+async def open_ticket(body: TicketCreate, response: Response, actor: Allowed("tickets", "write"), session: SessionDep,
+                      services: ServicesDep,
+                      idempotency_key: Annotated[str, Header(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9:_.\-]+$")]) -> TicketPublic:
+    ticket, created = await tickets.open_ticket(session, actor, body, f"{actor.user_id}:{idempotency_key}")
+    await session.commit()
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return tickets.to_public(ticket, _sees_pii(services, actor))
+
+
+@router.get("", response_model=PageOut[TicketPublic])
+async def list_tickets(actor: Allowed("tickets", "read"), session: SessionDep, services: ServicesDep, page: PageDep,
+                       q: Annotated[str | None, Query(max_length=100)] = None, status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
+                       field_id: QueryId = None, area_id: QueryId = None, unit_id: QueryId = None,
+                       overdue: bool | None = None) -> PageOut[TicketPublic]:
+    result = await tickets.list_tickets(session, actor, page, _sees_pii(services, actor), q=q, status=status_,
+                                        field_id=field_id, area_id=area_id, unit_id=unit_id, overdue=overdue)
+    await session.commit()  # the personal-data access log
+    return PageOut.of(result)
+
+
+@router.get("/{code}", response_model=TicketPublic, summary="A ticket; reading unmasked personal data is logged")
+async def get_ticket(code: TicketCode, actor: Allowed("tickets", "read"), session: SessionDep,
+                     services: ServicesDep) -> TicketPublic:
+    out = await tickets.get_ticket(session, actor, code, _sees_pii(services, actor))
+    await session.commit()  # the personal-data access log
+    return out
+
+
+@router.get("/{code}/progress", response_model=ProgressOut, summary="Processing history as a list and as a tree (CRM-04)")
+async def get_progress(code: TicketCode, actor: Allowed("tickets", "read"), session: SessionDep) -> ProgressOut:
+    flat, tree = await tickets.progress(session, actor, code)
+    return ProgressOut(list=flat, tree=tree)

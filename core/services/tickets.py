@@ -1,0 +1,164 @@
+"""`open_ticket`, the one entry point of every channel, and reading tickets with unit scoping
+and personal-data masking (Law 91/2025/QH15: mask for roles that do not need it, log access)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.authz import Scope
+from core.errors import NotFound, ValidationFailed
+from core.models import Area, TicketField
+from core.models.base import utcnow
+from core.models.tickets import (
+    Ticket,
+    TicketCounter,
+    TicketCreate,
+    TicketEvent,
+    TicketEventNode,
+    TicketEventPublic,
+    TicketPublic,
+    TicketStatus,
+)
+from core.services import audit
+from core.services.actor import Actor
+from core.services.crud import Page, PageResult, paged
+from core.services.scoping import units_visible
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+async def next_code(session: AsyncSession, now: datetime | None = None) -> str:
+    """`1022-YYYY-NNNNNN`, numbered per local year by one atomic upsert."""
+    year = (now or utcnow()).astimezone(LOCAL_TZ).year
+    table = TicketCounter.__table__  # type: ignore[attr-defined]
+    stmt = insert(table).values(year=year, last=1).on_conflict_do_update(
+        index_elements=[table.c.year], set_={"last": table.c.last + 1}).returning(table.c.last)
+    number = (await session.exec(stmt)).scalar_one()  # type: ignore[call-overload]
+    return f"1022-{year}-{number:06d}"
+
+
+async def record_event(session: AsyncSession, ticket_id: int, action: str, dedupe_key: str, *,
+                       actor: Actor | None = None, unit_id: int | None = None, note: str | None = None,
+                       data: dict | None = None, parent_id: int | None = None) -> int | None:
+    """Append a progress event once: a retry with the same `dedupe_key` writes nothing.
+    Returns the new event's id, or None when it already existed."""
+    table = TicketEvent.__table__  # type: ignore[attr-defined]
+    stmt = insert(table).values(
+        ticket_id=ticket_id, action=action, dedupe_key=dedupe_key, actor_id=actor.user_id if actor else None,
+        actor_name=actor.username if actor else None, unit_id=unit_id, note=note, data=data, parent_id=parent_id,
+    ).on_conflict_do_nothing(constraint="uq_ticket_event_dedupe").returning(table.c.id)
+    return (await session.exec(stmt)).scalar_one_or_none()  # type: ignore[call-overload]
+
+
+async def _check_references(session: AsyncSession, data: TicketCreate) -> None:
+    problems = []
+    if data.field_id is not None:
+        field = await session.get(TicketField, data.field_id)
+        if field is None or not field.active:
+            problems.append({"field": "field_id", "message": "unknown or inactive field"})
+    if data.area_id is not None and await session.get(Area, data.area_id) is None:
+        problems.append({"field": "area_id", "message": "unknown area"})
+    if (data.latitude is None) != (data.longitude is None):
+        problems.append({"field": "latitude", "message": "give both latitude and longitude, or neither"})
+    if problems:
+        raise ValidationFailed(details=problems)
+
+
+async def open_ticket(session: AsyncSession, actor: Actor, data: TicketCreate, idempotency_key: str) -> tuple[Ticket, bool]:
+    """Create a ticket, or return the one this idempotency key already created (a retried
+    request never makes two tickets). Returns (ticket, created)."""
+    existing = (await session.exec(select(Ticket).where(Ticket.idempotency_key == idempotency_key))).first()
+    if existing is not None:
+        return existing, False
+    await _check_references(session, data)
+    try:
+        async with session.begin_nested():
+            ticket = Ticket(**data.model_dump(), idempotency_key=idempotency_key, code=await next_code(session),
+                            created_by_id=actor.user_id, status=TicketStatus.new)
+            session.add(ticket)
+            await session.flush()
+    except sa.exc.IntegrityError:
+        # A concurrent request with the same key won the race: answer with its ticket.
+        existing = (await session.exec(select(Ticket).where(Ticket.idempotency_key == idempotency_key))).one()
+        return existing, False
+    ticket.workflow_id = f"ticket-{ticket.code}"
+    await record_event(session, ticket.id, "received", "received", actor=actor,  # type: ignore[arg-type]
+                       note=f"{data.channel.value}", data={"channel": data.channel.value, "source_ref": data.source_ref})
+    return ticket, True
+
+
+# ---- reading ----
+
+MASKED_FIELDS = ("citizen_phone", "citizen_id_number")
+
+
+def mask(value: str | None, keep_start: int = 3, keep_end: int = 2) -> str | None:
+    if not value or len(value) <= keep_start + keep_end:
+        return value
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+
+
+def to_public(ticket: Ticket, can_see_pii: bool) -> TicketPublic:
+    out = TicketPublic.model_validate(ticket)
+    if not can_see_pii:
+        out.citizen_phone = mask(out.citizen_phone)
+        out.citizen_id_number = mask(out.citizen_id_number, 2, 2)
+    return out
+
+
+def _scoped(stmt, actor: Actor):  # noqa: ANN001, ANN202
+    if actor.scope is Scope.own:
+        return stmt.where(Ticket.created_by_id == actor.user_id)
+    visible = units_visible(actor)
+    return stmt if visible is None else stmt.where(col(Ticket.current_unit_id).in_(visible))
+
+
+async def get_ticket(session: AsyncSession, actor: Actor, code: str, can_see_pii: bool) -> TicketPublic:
+    ticket = (await session.exec(_scoped(select(Ticket).where(Ticket.code == code), actor))).first()
+    if ticket is None:
+        raise NotFound("Ticket")
+    if can_see_pii and (ticket.citizen_phone or ticket.citizen_id_number):
+        await audit.record(session, actor, "pii.read", "ticket", ticket.code)
+    return to_public(ticket, can_see_pii)
+
+
+async def list_tickets(session: AsyncSession, actor: Actor, page: Page, can_see_pii: bool, *, q: str | None = None,
+                       status: TicketStatus | None = None, field_id: int | None = None, area_id: int | None = None,
+                       unit_id: int | None = None, overdue: bool | None = None) -> PageResult[TicketPublic]:
+    stmt = _scoped(select(Ticket).order_by(col(Ticket.id).desc()), actor)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(col(Ticket.code).ilike(like), col(Ticket.description).ilike(like),
+                              col(Ticket.citizen_name).ilike(like), col(Ticket.citizen_phone).like(like),
+                              col(Ticket.address).ilike(like)))
+    for column, value in ((Ticket.status, status), (Ticket.field_id, field_id), (Ticket.area_id, area_id),
+                          (Ticket.current_unit_id, unit_id), (Ticket.overdue, overdue)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    total, rows = await paged(session, stmt, page)
+    if can_see_pii and rows:
+        await audit.record(session, actor, "pii.list", "ticket", None, after={"codes": [t.code for t in rows]})
+    return PageResult(total, page.page, page.per_page, [to_public(t, can_see_pii) for t in rows])
+
+
+async def progress(session: AsyncSession, actor: Actor, code: str) -> tuple[list[TicketEventPublic], list[TicketEventNode]]:
+    """The processing history (CRM-04) as a list (time order) and as a tree (each step under
+    the dispatch or assignment it belongs to)."""
+    ticket = (await session.exec(_scoped(select(Ticket).where(Ticket.code == code), actor))).first()
+    if ticket is None:
+        raise NotFound("Ticket")
+    events = (await session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                 .order_by(col(TicketEvent.at), col(TicketEvent.id)))).all()
+    flat = [TicketEventPublic.model_validate(e) for e in events]
+    nodes = {e.id: TicketEventNode(**e.model_dump()) for e in flat}
+    roots: list[TicketEventNode] = []
+    for event in flat:
+        parent = nodes.get(event.parent_id) if event.parent_id is not None else None
+        (parent.children if parent is not None else roots).append(nodes[event.id])
+    return flat, roots
