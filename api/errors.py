@@ -32,6 +32,8 @@ def error_body(request: Request, error_id: str, message: str, details: Any = Non
     locale = request_locale(request)
     if isinstance(details, list):
         details = [_translated_detail(d, locale) if isinstance(d, dict) and "message" in d else d for d in details]
+    # Names given as parameters ("User", "Field") are message ids too.
+    params = {k: translate(v, locale) if isinstance(v, str) else v for k, v in params.items()}
     return {"error_id": error_id, "message": translate(message, locale, **params), "details": details,
             "request_id": getattr(request.state, "request_id", None)}
 

@@ -13,7 +13,7 @@ from core.settings import Settings
 
 
 async def _run_worker(services: AppServices) -> None:
-    await build_worker(services.temporal, services.settings, services.notifier).run()
+    await build_worker(services.temporal, services.settings, services.notifier, services.sessions).run()
 
 
 def create_full_app(settings: Settings | None = None, with_worker: bool = False,

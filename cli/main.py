@@ -168,13 +168,19 @@ def worker(data_dir: DataDir = None) -> None:
     from temporalio.client import Client
 
     from cli.worker import build_worker
+    from core.db import make_async_engine, make_sessionmaker
     from core.ports import ConsoleNotifier
 
     async def main() -> None:
         client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)  # type: ignore[arg-type]
-        worker = build_worker(client, settings, ConsoleNotifier(show_sensitive=not settings.is_production))
-        console.print(f"Worker polling task queue '{settings.task_queue}' on {settings.temporal_address}")
-        await worker.run()
+        engine = make_async_engine(settings.database_url)  # type: ignore[arg-type]
+        try:
+            worker = build_worker(client, settings, ConsoleNotifier(show_sensitive=not settings.is_production),
+                                  make_sessionmaker(engine))
+            console.print(f"Worker polling task queue '{settings.task_queue}' on {settings.temporal_address}")
+            await worker.run()
+        finally:
+            await engine.dispose()
 
     _run_until_stopped(settings, lambda: asyncio.run(main()))
 

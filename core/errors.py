@@ -76,6 +76,15 @@ class Conflict(HotlineError):
         super().__init__(what=what, **kw)
 
 
+class StaleVersion(HotlineError):
+    status_code = 409
+    error_id = "stale_version"
+    message = "Someone else took or changed this {what} in the meantime. Reload it and try again."
+
+    def __init__(self, what: str = "record", **kw: Any) -> None:
+        super().__init__(what=what, **kw)
+
+
 class InUse(HotlineError):
     status_code = 409
     error_id = "in_use"
