@@ -20,6 +20,7 @@ ENGINE_CHECKPOINT_ACTIVITY = "engine_checkpoint"
 # Update and query names.
 COMPLETE_TASK_UPDATE = "complete_task"
 DELIVER_MESSAGE_UPDATE = "deliver_message"
+RETRY_INCIDENT_UPDATE = "retry_incident"
 STATE_QUERY = "state"
 
 # Stable error codes: every refusal message starts with "<code>: " and the ApplicationError
@@ -30,6 +31,8 @@ INVALID_FORM = "invalid_form"
 UNKNOWN_MESSAGE = "unknown_message"
 PROCESS_CLOSED = "process_closed"
 BPMN_INVALID = "bpmn_invalid"
+NO_INCIDENT = "no_incident"
+NOT_RETRYABLE = "not_retryable"
 
 # Outcomes of a human task when it leaves the inbox.
 TASK_COMPLETED = "completed"
@@ -108,8 +111,14 @@ class DeliverMessageInput:
 
 
 @dataclass
+class RetryIncidentInput:
+    actor_username: str  # who asked (for the audit trail; the API checks the permission)
+
+
+@dataclass
 class EngineCheckpointInput:
     digest: str  # the engine state digest at this point of the run
+    digest_version: int = 1  # what the digest covers (workflows.engine.DIGEST_VERSION)
 
 
 @dataclass
@@ -128,6 +137,7 @@ class EngineIncidentInfo:
     message: str
     bpmn_id: str | None = None
     task_id: str | None = None
+    retryable: bool = False  # a failed service call: `retry_incident` runs it again
 
 
 @dataclass

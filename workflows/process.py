@@ -15,7 +15,8 @@ command is issued, so a history that no longer matches its diagram or engine fai
 
 Follow-ups: continue-as-new before the history limits (2,000 updates per run, ~4,096 events):
 carry `ProcessRunner.dump()` plus the inbox map in the input; the engine already re-attaches the
-definition by hash. A `retry_incident` update for incidents that need more than a new input.
+definition by hash. Incidents raised by the diagram itself (a script or expression failing on
+this ticket's data) need a data fix or a diagram migration: only failed service calls retry.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     import core.engine_types as et
-    import workflows.engine as engine
+    import workflows.engine as engine  # noqa: PLR0402 - by full dotted name, not `from pkg import mod` (DESIGN)
 
 # Spiff compares `deadline < now` strictly: wake just past the deadline.
 TIMER_EPSILON = timedelta(milliseconds=20)
@@ -40,9 +41,9 @@ CHECKPOINT_TIMEOUT = timedelta(seconds=10)
 
 
 @activity.defn(name=et.ENGINE_CHECKPOINT_ACTIVITY)
-async def engine_checkpoint(input: et.EngineCheckpointInput) -> str:
+async def engine_checkpoint(input: et.EngineCheckpointInput) -> et.EngineCheckpointInput:
     """Echo: records the digest in history (as a local-activity marker) for replay to compare."""
-    return input.digest
+    return input
 
 
 # The activities every worker running BpmnProcess registers besides the operators'.
@@ -69,8 +70,8 @@ class BpmnProcessWorkflow:
         self._runner: engine.ProcessRunner | None = None
         self._startup_error = ""
         self._inbox: dict[str, et.HumanTask] = {}  # open in the inbox (open_human_task done)
-        self._closing: set[str] = set()  # completions waiting for their close_human_task
         self._incident: et.EngineIncidentInfo | None = None
+        self._failed_calls: set[str] = set()  # service tasks whose retries are spent
         self._last_digest: str | None = None
         self._wake = False
         try:
@@ -119,20 +120,28 @@ class BpmnProcessWorkflow:
         if digest == self._last_digest:
             return
         recorded = await workflow.execute_local_activity(
-            et.ENGINE_CHECKPOINT_ACTIVITY, et.EngineCheckpointInput(digest), result_type=str,
-            start_to_close_timeout=CHECKPOINT_TIMEOUT)
-        if recorded != digest:
+            et.ENGINE_CHECKPOINT_ACTIVITY, et.EngineCheckpointInput(digest, engine.DIGEST_VERSION),
+            result_type=et.EngineCheckpointInput, start_to_close_timeout=CHECKPOINT_TIMEOUT)
+        if recorded.digest_version == engine.DIGEST_VERSION and recorded.digest != digest:
             raise workflow.NondeterminismError(
-                f"state digest mismatch: the history recorded engine state {recorded}, replay computed {digest} "
-                f"(diagram {self._input.bpmn_sha256}); the diagram or the engine changed under this run")
+                f"state digest mismatch: the history recorded engine state {recorded.digest}, replay computed "
+                f"{digest} (diagram {self._input.bpmn_sha256}); the diagram or the engine changed under this run")
         self._last_digest = digest
 
     async def _sync_inbox(self) -> None:
-        """Open new user tasks in the inbox; close the ones the process left without a
-        completion (an interrupting boundary event, …)."""
+        """Close the inbox tasks the process left without a completion (an interrupting
+        boundary event, …), then open the new user tasks, each exactly once."""
         open_now = self._running().open_user_tasks()
+        still_open = {task.task_id for task in open_now}
+        for task_id in [task_id for task_id in self._inbox if task_id not in still_open]:
+            del self._inbox[task_id]
+            await workflow.execute_local_activity(
+                et.CLOSE_HUMAN_TASK_ACTIVITY,
+                et.CloseHumanTaskInput(business_key=self._input.business_key, task_id=task_id, actor_username="",
+                                       outcome=et.TASK_CANCELLED),
+                start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY)
         for task in open_now:
-            if task.task_id not in self._inbox:
+            if task.task_id not in self._inbox and task.task_id in self._running_task_ids():
                 await workflow.execute_local_activity(
                     et.OPEN_HUMAN_TASK_ACTIVITY,
                     et.OpenHumanTaskInput(business_key=self._input.business_key, task_id=task.task_id,
@@ -141,19 +150,14 @@ class BpmnProcessWorkflow:
                                           process_sha256=self._input.bpmn_sha256),
                     start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY)
                 self._inbox[task.task_id] = task
-        still_open = {task.task_id for task in self._running().open_user_tasks()}
-        for task_id in [task_id for task_id in self._inbox if task_id not in still_open]:
-            del self._inbox[task_id]
-            await workflow.execute_local_activity(
-                et.CLOSE_HUMAN_TASK_ACTIVITY,
-                et.CloseHumanTaskInput(business_key=self._input.business_key, task_id=task_id, actor_username="",
-                                       outcome=et.TASK_CANCELLED),
-                start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY)
+
+    def _running_task_ids(self) -> set[str]:
+        return {task.task_id for task in self._running().open_user_tasks()}
 
     async def _run_service_calls(self) -> bool:
         """Run every pending service call (concurrently); True when results were written."""
         runner = self._running()
-        calls = runner.pending_service_calls()
+        calls = [call for call in runner.pending_service_calls() if call.task_id not in self._failed_calls]
         if not calls:
             return False
         handles = [
@@ -169,10 +173,11 @@ class BpmnProcessWorkflow:
             try:
                 result = await handle
             except ActivityError as exc:
-                # Retries are spent: an incident; the call runs again on the next input.
+                # Retries are spent: an incident, until someone asks for a retry.
+                self._failed_calls.add(call.task_id)
                 self._incident = et.EngineIncidentInfo(
                     message=f"service call {call.operator} failed: {exc.cause or exc}", bpmn_id=call.bpmn_id,
-                    task_id=call.task_id)
+                    task_id=call.task_id, retryable=True)
                 continue
             try:
                 runner.complete_service_call(call.task_id, result)
@@ -194,8 +199,6 @@ class BpmnProcessWorkflow:
         except TimeoutError:  # asyncio.TimeoutError is TimeoutError since Python 3.11
             pass
         self._wake = False
-        # A completion whose inbox write is in flight wins over a timer that fired meanwhile.
-        await workflow.wait_condition(lambda: not self._closing)
         self._step()
 
     # -- updates and query ----------------------------------------------------------------
@@ -214,24 +217,14 @@ class BpmnProcessWorkflow:
 
     @workflow.update(name=et.COMPLETE_TASK_UPDATE)
     async def complete_task(self, input: et.CompleteTaskInput) -> et.ProcessState:
-        # Validators do not run on replay and two updates can pass theirs in one activation:
-        # check again; the first handler to get here takes the task out of the inbox.
+        """Complete a user task, step the engine, close the task in the inbox; returns the state
+        after the step. Tasks the step opened show in `open_tasks` once `open_human_task` has
+        written them (the main loop does that next): read the inbox or the `state` query."""
+        # Validators do not run on replay, and two updates can pass theirs in one activation:
+        # check again. Everything up to the first await is atomic, so the first handler to get
+        # here takes the task, and no timer can fire between the check and the completion.
         self._refuse_completion(input)
-        task = self._inbox.pop(input.task_id)
-        self._closing.add(input.task_id)
-        try:
-            # Inbox first: if it cannot be written, the update fails and the task stays open
-            # in both the inbox and the engine.
-            await workflow.execute_local_activity(
-                et.CLOSE_HUMAN_TASK_ACTIVITY,
-                et.CloseHumanTaskInput(business_key=self._input.business_key, task_id=input.task_id,
-                                       actor_username=input.actor_username, data=input.data),
-                start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY)
-        except ActivityError as exc:
-            self._inbox[input.task_id] = task
-            raise ApplicationError(f"inbox_unavailable: {exc.cause or exc}", type="inbox_unavailable") from exc
-        finally:
-            self._closing.discard(input.task_id)
+        del self._inbox[input.task_id]
         runner = self._running()
         try:
             runner.complete_user_task(input.task_id, input.data)
@@ -239,6 +232,17 @@ class BpmnProcessWorkflow:
         except engine.EngineIncident as exc:
             self._record_incident(exc)
         self._wake = True
+        try:
+            await workflow.execute_local_activity(
+                et.CLOSE_HUMAN_TASK_ACTIVITY,
+                et.CloseHumanTaskInput(business_key=self._input.business_key, task_id=input.task_id,
+                                       actor_username=input.actor_username, data=input.data),
+                start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY)
+        except ActivityError as exc:
+            # Retries are unlimited, so only a non-retryable refusal gets here; the completion
+            # itself stands.
+            self._incident = et.EngineIncidentInfo(message=f"the inbox refused to close task {input.task_id}: "
+                                                           f"{exc.cause or exc}", task_id=input.task_id)
         return self.state()
 
     @complete_task.validator
@@ -266,6 +270,28 @@ class BpmnProcessWorkflow:
     @deliver_message.validator
     def _validate_deliver_message(self, input: et.DeliverMessageInput) -> None:
         self._refuse_message(input)
+
+    def _refuse_retry(self, input: et.RetryIncidentInput) -> None:
+        if self._incident is None:
+            raise ApplicationError(f"{et.NO_INCIDENT}: the process has no incident", type=et.NO_INCIDENT,
+                                   non_retryable=True)
+        if not self._incident.retryable:
+            raise ApplicationError(f"{et.NOT_RETRYABLE}: this incident needs a fix of the diagram or its data, not a "
+                                   f"retry: {self._incident.message}", type=et.NOT_RETRYABLE, non_retryable=True)
+
+    @workflow.update(name=et.RETRY_INCIDENT_UPDATE)
+    def retry_incident(self, input: et.RetryIncidentInput) -> et.ProcessState:
+        """Run the failed service calls again (the main loop picks them up)."""
+        self._refuse_retry(input)
+        workflow.logger.info("%s retries the incident of %s", input.actor_username, self._input.business_key)
+        self._failed_calls.clear()
+        self._incident = None
+        self._wake = True
+        return self.state()
+
+    @retry_incident.validator
+    def _validate_retry_incident(self, input: et.RetryIncidentInput) -> None:
+        self._refuse_retry(input)
 
     @workflow.query(name=et.STATE_QUERY)
     def state(self) -> et.ProcessState:

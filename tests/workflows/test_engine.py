@@ -11,14 +11,21 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from temporalio import activity
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
@@ -29,6 +36,7 @@ from core.engine_types import (
     COMPLETE_TASK_UPDATE,
     DELIVER_MESSAGE_UPDATE,
     OPEN_HUMAN_TASK_ACTIVITY,
+    RETRY_INCIDENT_UPDATE,
     STATE_QUERY,
     TASK_CANCELLED,
     TASK_COMPLETED,
@@ -39,16 +47,18 @@ from core.engine_types import (
     OpenHumanTaskInput,
     ProcessResult,
     ProcessState,
+    RetryIncidentInput,
     RunProcessInput,
     ServiceCallInput,
 )
-from workflows.engine import sha256_of, workflow_runner
+from workflows.engine import EngineClock, ProcessRunner, parse_bpmn, sha256_of, workflow_runner
 from workflows.process import PROCESS_ACTIVITIES, BpmnProcessWorkflow
 
 T = TypeVar("T")
 
 BPMN_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "ticket_lifecycle.bpmn"
 PROCESS_ID = "ticket_lifecycle_test"
+EVENT_GATEWAY_FILE = BPMN_FILE.with_name("event_gateway.bpmn")
 DEADLINE_S = 30.0  # a healthy run needs well under a second per wait; the SLA test waits 2 s
 
 SERVICE_RESULTS: dict[str, Any] = {
@@ -79,6 +89,7 @@ class Recorder:
     opened: list[OpenHumanTaskInput] = field(default_factory=list)
     closed: list[CloseHumanTaskInput] = field(default_factory=list)
     calls: list[ServiceCallInput] = field(default_factory=list)
+    refuse_once: set[str] = field(default_factory=set)  # operators that fail for good the first time
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name=OPEN_HUMAN_TASK_ACTIVITY)
@@ -93,6 +104,9 @@ class Recorder:
             @activity.defn(name=name)
             async def call(input: ServiceCallInput) -> Any:
                 self.calls.append(input)
+                if name in self.refuse_once:
+                    self.refuse_once.discard(name)
+                    raise ApplicationError(f"{name} is down", type="ServiceDown", non_retryable=True)
                 return SERVICE_RESULTS[name]
 
             return call
@@ -129,18 +143,27 @@ async def state(handle: WorkflowHandle) -> ProcessState:
     return await handle.query(STATE_QUERY, result_type=ProcessState)
 
 
-async def open_task(handle: WorkflowHandle, bpmn_id: str, not_id: str | None = None) -> HumanTask:
-    """Wait (with a deadline) until a task of `bpmn_id` is open in the inbox."""
+async def wait_until(handle: WorkflowHandle, found: Callable[[ProcessState], T | None]) -> T:
+    """Poll the process state (with a deadline) until `found` returns something."""
     deadline = time.monotonic() + DEADLINE_S
     delay = 0.02
     while True:
         current = await state(handle)
-        found = [task for task in current.open_tasks if task.bpmn_id == bpmn_id and task.task_id != not_id]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"no open '{bpmn_id}' task; state: {current}"
+        result = found(current)
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out; state: {current}"
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.2)
+
+
+async def open_task(handle: WorkflowHandle, bpmn_id: str, not_id: str | None = None) -> HumanTask:
+    """Wait (with a deadline) until a task of `bpmn_id` is open in the inbox."""
+
+    def task(current: ProcessState) -> HumanTask | None:
+        return next((t for t in current.open_tasks if t.bpmn_id == bpmn_id and t.task_id != not_id), None)
+
+    return await wait_until(handle, task)
 
 
 async def complete(handle: WorkflowHandle, task: HumanTask, actor: Actor, **form: Any) -> ProcessState:
@@ -350,6 +373,67 @@ async def test_the_citizen_can_add_information_any_number_of_times(
     assert refusal(refused).startswith("unknown_message:")
 
 
+# -- incidents --------------------------------------------------------------------------------
+
+
+async def test_a_diagram_that_is_not_the_pinned_one_fails_the_process(
+        wf_env: WorkflowEnvironment, wf_task_queue: str) -> None:
+    # given a process whose diagram does not match the hash it was pinned by
+    process = a_process()
+    process.bpmn_sha256 = sha256_of(b"another diagram")
+    async with engine_worker(wf_env.client, wf_task_queue, Recorder()):
+        # when it starts, then it fails for good with the code bpmn_invalid
+        handle = await start(wf_env.client, wf_task_queue, process)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await within_deadline(handle.result())
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.type == "bpmn_invalid"
+
+
+async def test_a_failed_service_call_is_an_incident_until_someone_retries_it(
+        wf_env: WorkflowEnvironment, wf_task_queue: str) -> None:
+    # given a classification service that refuses the first call for good
+    recorder = Recorder(refuse_once={"classify_ticket"})
+    async with engine_worker(wf_env.client, wf_task_queue, recorder):
+        handle = await start(wf_env.client, wf_task_queue, a_process())
+
+        # when the process reaches it, then the desk sees an incident and no task opens
+        incident = await wait_until(handle, lambda current: current.incident)
+        assert incident.retryable and incident.bpmn_id == "classify"
+        assert "classify_ticket failed" in incident.message
+        assert recorder.opened == []
+
+        # when a supervisor retries, then the call runs again and the process goes on
+        retried = await handle.execute_update(RETRY_INCIDENT_UPDATE, RetryIncidentInput("giamsat"),
+                                              result_type=ProcessState)
+        assert retried.incident is None
+        await open_task(handle, "assign")
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(RETRY_INCIDENT_UPDATE, RetryIncidentInput("giamsat"),
+                                        result_type=ProcessState)
+    assert recorder.operators_called() == ["classify_ticket", "classify_ticket"]
+    assert refusal(refused).startswith("no_incident:")
+
+
+async def test_an_expression_error_is_an_incident_the_desk_can_see(
+        wf_env: WorkflowEnvironment, wf_task_queue: str) -> None:
+    # given a diagram whose first script fails on this ticket's data
+    xml = BPMN_FILE.read_text(encoding="utf-8").replace("rework_count = 0\n", "rework_count = 1 / divisor\n")
+    async with engine_worker(wf_env.client, wf_task_queue, Recorder()):
+        handle = await start(wf_env.client, wf_task_queue, a_process(xml.encode("utf-8"), divisor=0))
+
+        # when the process runs, then it stays up and shows the incident
+        incident = await wait_until(handle, lambda current: current.incident)
+        assert incident.bpmn_id == "init" and "ZeroDivisionError" in incident.message
+        assert not incident.retryable
+        # and a retry cannot fix it
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(RETRY_INCIDENT_UPDATE, RetryIncidentInput("giamsat"),
+                                        result_type=ProcessState)
+        assert refusal(refused).startswith("not_retryable:")
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+
+
 # -- durability and replay --------------------------------------------------------------------
 
 
@@ -416,3 +500,113 @@ async def test_a_recorded_history_replays_and_a_changed_gateway_condition_is_cau
     # then replay fails on the state digest checkpoint, not somewhere later
     assert result.replay_failure is not None
     assert "state digest mismatch" in str(result.replay_failure), repr(result.replay_failure)
+
+
+# -- the engine alone (no Temporal): snapshots and determinism --------------------------------
+
+
+class SteppingClock:
+    """A fake workflow clock: sequential uuids, a time the test moves."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 1, 1, tzinfo=UTC)
+        self.issued = 0
+
+    def uuid4(self) -> uuid.UUID:
+        self.issued += 1
+        return uuid.UUID(int=self.issued)
+
+    def engine_clock(self) -> EngineClock:
+        return EngineClock(uuid4=self.uuid4, now=lambda: self.now)
+
+
+def finish_service_calls(runner: ProcessRunner) -> list[str]:
+    operators = []
+    while calls := runner.pending_service_calls():
+        for call in calls:
+            runner.complete_service_call(call.task_id, SERVICE_RESULTS[call.operator])
+            operators.append(call.operator)
+        runner.step()
+    return operators
+
+
+def complete_open(runner: ProcessRunner, bpmn_id: str, **form: Any) -> None:
+    [task] = [task for task in runner.open_user_tasks() if task.bpmn_id == bpmn_id]
+    runner.complete_user_task(task.task_id, form)
+    runner.step()
+    finish_service_calls(runner)
+
+
+def test_a_snapshot_taken_after_a_message_restores_and_finishes() -> None:
+    # given a run that received a citizen message and waits at its resolve task
+    spec = parse_bpmn(BPMN_FILE.read_bytes(), PROCESS_ID)
+    clock = SteppingClock()
+    runner = ProcessRunner.start(spec, a_process().data, clock=clock.engine_clock())
+    runner.step()
+    finish_service_calls(runner)
+    complete_open(runner, "assign", unit_path="/1/5/")
+    runner.deliver_message("citizen_info", {"text": "Ảnh"})
+    runner.step()
+
+    # when it is dumped to JSON and restored on the same diagram (re-attached by hash)
+    snapshot = json.loads(json.dumps(runner.dump()))
+    assert "spec" not in snapshot and snapshot["spec_sha256"] == spec.sha256
+    restored = ProcessRunner.restore(spec, snapshot, clock=clock.engine_clock())
+
+    # then it is the same state, and it runs to the end (the fired event sub-process included)
+    assert restored.digest() == runner.digest()
+    assert restored.open_user_tasks() == runner.open_user_tasks()
+    assert finish_service_calls(restored) == ["forward_citizen_info"]
+    restored.deliver_message("citizen_info", {"text": "Lần hai"})
+    restored.step()
+    assert finish_service_calls(restored) == ["forward_citizen_info"]
+    complete_open(restored, "resolve", resolution="Xong")
+    complete_open(restored, "review", decision="approve")
+    assert restored.completed and restored.result_data()["notification"] == {"sent": True}
+
+
+def test_the_same_inputs_on_the_same_clock_give_the_same_run() -> None:
+    # given two runs of one diagram on two identical fake clocks
+    spec = parse_bpmn(BPMN_FILE.read_bytes(), PROCESS_ID)
+    runs = []
+    for _ in range(2):
+        clock = SteppingClock()
+        runner = ProcessRunner.start(spec, a_process(sla_duration="PT2S").data, clock=clock.engine_clock())
+        runner.step()
+        finish_service_calls(runner)
+        complete_open(runner, "assign", unit_path="/1/5/")
+        clock.now += timedelta(seconds=2, milliseconds=1)  # just past the SLA deadline
+        runner.step()
+        finish_service_calls(runner)
+        runs.append(runner)
+
+    # then task ids, deadlines, paths and digests agree
+    first, second = runs
+    assert [t.task_id for t in first.open_user_tasks()] == [t.task_id for t in second.open_user_tasks()]
+    assert [t.bpmn_id for t in first.open_user_tasks()] == ["resolve_overdue"]
+    assert first.digest() == second.digest()
+
+
+@pytest.mark.parametrize("answer", ["reply", "deadline"])
+def test_a_timer_behind_an_event_based_gateway_is_reported_and_fires(answer: str) -> None:
+    # given a process that waits for the citizen's reply or an hour, whichever comes first
+    spec = parse_bpmn(EVENT_GATEWAY_FILE.read_bytes(), "await_reply_test")
+    clock = SteppingClock()
+    runner = ProcessRunner.start(spec, {"reply_within": "PT1H"}, clock=clock.engine_clock())
+    runner.step()
+
+    # then the deadline and the message are both reported (Spiff's waiting_events() lists neither)
+    assert [(t.name, t.deadline) for t in runner.waiting_timers()] == [("No reply in time",
+                                                                         "2025-01-01T01:00:00+00:00")]
+    assert runner.message_names() == ["citizen_reply"]
+
+    # when the reply comes, or the hour passes
+    if answer == "reply":
+        runner.deliver_message("citizen_reply", {"text": "Đã nhận"})
+    else:
+        clock.now += timedelta(hours=1, milliseconds=1)
+    runner.step()
+
+    # then the process took that branch
+    assert runner.completed
+    assert runner.result_data().get("reply") == ({"text": "Đã nhận"} if answer == "reply" else None)

@@ -19,10 +19,11 @@ from workflows.engine.forms import check_schema, validate_form
 from workflows.engine.parser import ProcessSpec, parse_bpmn, sha256_of
 from workflows.engine.runner import PendingServiceCall, ProcessRunner, unit_covers
 from workflows.engine.sandbox import PASSTHROUGH_MODULES, sandbox_restrictions, workflow_runner
-from workflows.engine.serializer import dump, load, state_digest
+from workflows.engine.serializer import DIGEST_VERSION, dump, load, state_digest
 from workflows.engine.validation import validate
 
 __all__ = [
+    "DIGEST_VERSION",
     "PASSTHROUGH_MODULES",
     "BpmnInvalid",
     "EngineClock",

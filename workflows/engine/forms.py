@@ -6,8 +6,10 @@ properties have `type` string / integer / number / boolean, and optionally `enum
 `title` / `description`. Fields the schema does not declare are refused: form data is merged
 into the process data, so an undeclared field could overwrite a process variable.
 
-Why not jsonschema-rs: it is a native extension (it would have to be passed through the
-Temporal sandbox) and its messages are not ours to keep stable; this subset is a page of code.
+Why not jsonschema-rs: it does run in the Temporal sandbox (checked: it imports and validates,
+with a late-import warning unless passed through), but it accepts all of JSON Schema while a
+form must stay within what the inbox can render and we can refuse at deploy time, and its
+messages are not ours to keep stable. This subset is a page of code.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
@@ -23,7 +24,7 @@ class EngineParser(SpiffBpmnParser):
     """Spiff's parser (the only one that reads `spiffworkflow:serviceTaskOperator`), with
     service tasks built as our ServiceCallTask."""
 
-    OVERRIDE_PARSER_CLASSES = {
+    OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[Any, Any]]] = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, ServiceCallTask),
     }

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -36,7 +36,15 @@ from workflows.engine.forms import validate_form
 from workflows.engine.parser import ProcessSpec
 from workflows.engine.script_engine import RestrictedScriptEngine
 from workflows.engine.serializer import dump, load, state_digest
-from workflows.engine.specs import SERVICE_CALL_KEY, ServiceCallTask, candidate_unit_expression, form_schema
+from workflows.engine.specs import (
+    SERVICE_CALL_KEY,
+    ServiceCallTask,
+    candidate_unit_expression,
+    event_definitions,
+    form_schema,
+)
+
+MAX_STEP_ROUNDS = 100
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,10 @@ class PendingServiceCall:
 def unit_covers(actor_unit_path: str | None, candidate_unit: str) -> bool:
     """An actor may work on a unit's task from that unit or any unit above it ('/1/' covers
     '/1/5/'), the same subtree rule as row scoping."""
-    return bool(actor_unit_path) and candidate_unit.startswith(actor_unit_path or "")
+    if not actor_unit_path:
+        return False
+    # Materialized paths end with "/" ('/1/5/'); without it '/1/5' would also cover '/1/55/'.
+    return f"{candidate_unit.rstrip('/')}/".startswith(f"{actor_unit_path.rstrip('/')}/")
 
 
 class ProcessRunner:
@@ -102,18 +113,22 @@ class ProcessRunner:
     def step(self) -> None:
         """Run every task the engine can run by itself (scripts, gateways, fired timers…)."""
         with self._engine_call():
-            while True:
+            # A fired timer becomes READY after do_engine_steps' own loop: go round until the
+            # engine settles, but never forever (a workflow task that never ends stalls the ticket).
+            for _ in range(MAX_STEP_ROUNDS):
                 self.workflow.do_engine_steps()
                 self._refresh_all_timers()
                 if not self._ready_engine_tasks():
                     break
+            else:
+                raise EngineIncident(f"the process did not settle after {MAX_STEP_ROUNDS} rounds (a timer loop?)")
             self._describe_user_tasks()
 
     def _refresh_all_timers(self) -> None:
-        # do_engine_steps refreshes only the timers its event manager lists, and that list
-        # misses timers behind an event-based gateway: refresh every waiting timer task.
+        # do_engine_steps refreshes only the timers its event manager lists: refresh every
+        # waiting task that has a timer, wherever it sits.
         for task in self._tasks(TaskState.WAITING):
-            if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+            if event_definitions(task.task_spec, TimerEventDefinition):
                 task.task_spec._update(task)
 
     def _ready_engine_tasks(self) -> list[Task]:
@@ -133,7 +148,7 @@ class ProcessRunner:
                 raise EngineIncident(f"{exc}{f' ({notes})' if notes else ''}",
                                      bpmn_id=getattr(getattr(task, "task_spec", None), "bpmn_id", None),
                                      task_id=str(task.id) if task is not None else None) from exc
-            except Exception as exc:  # noqa: BLE001 - any other failure inside Spiff is an incident too
+            except Exception as exc:  # any other failure inside Spiff is an incident too
                 raise EngineIncident(f"{type(exc).__name__}: {exc}") from exc
 
     # -- service tasks --------------------------------------------------------------------
@@ -199,9 +214,15 @@ class ProcessRunner:
         ready_ids = {str(task.id) for task in ready}
         for task_id in set(self._views) - ready_ids:
             del self._views[task_id]
+        failure: Exception | None = None
         for task in ready:
             if str(task.id) not in self._views:
-                self._views[str(task.id)] = self._describe(task)
+                try:
+                    self._views[str(task.id)] = self._describe(task)
+                except SpiffWorkflowException as exc:  # one bad candidate_unit must not hide the other tasks
+                    failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def _describe(self, task: Task) -> HumanTask:
         spec = task.task_spec
@@ -218,8 +239,8 @@ class ProcessRunner:
         for task in self._tasks(TaskState.WAITING):
             deadline = _deadline(task)
             if deadline is not None:
-                timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name or "",
-                                           deadline.isoformat()))
+                name = event_definitions(task.task_spec, TimerEventDefinition)[0].name or task.task_spec.bpmn_name
+                timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, name or "", deadline.isoformat()))
         return timers
 
     def next_deadline(self) -> datetime | None:
@@ -249,8 +270,7 @@ class ProcessRunner:
                 if isinstance(start_event.event_definition, MessageEventDefinition):
                     found.setdefault(start_event.event_definition.name, start_event.event_definition)
         for task in self._tasks(TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, MessageEventDefinition):
+            for definition in event_definitions(task.task_spec, MessageEventDefinition):
                 found.setdefault(definition.name, definition)
         return found
 
@@ -272,9 +292,10 @@ class ProcessRunner:
 
 def _deadline(task: Task) -> datetime | None:
     """When a waiting timer task fires (UTC), read from the task itself."""
-    definition = getattr(task.task_spec, "event_definition", None)
-    if not isinstance(definition, TimerEventDefinition):
+    timers = event_definitions(task.task_spec, TimerEventDefinition)
+    if not timers:
         return None
+    definition = timers[0]  # Spiff keeps one `event_value` per task, so one timer per task
     value = task.internal_data.get("event_value")
     try:
         if isinstance(definition, CycleTimerEventDefinition):
@@ -286,4 +307,4 @@ def _deadline(task: Task) -> datetime | None:
             moment = parsed if isinstance(parsed, datetime) else None
     except (ValueError, TypeError, KeyError):
         return None
-    return moment.astimezone(timezone.utc) if moment is not None else None
+    return moment.astimezone(UTC) if moment is not None else None

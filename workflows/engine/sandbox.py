@@ -8,7 +8,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 # Loaded once per worker process, outside the sandbox: Spiff and lxml (native code, and
 # re-importing Spiff per run costs ~100 ms), our engine adapter (its spec cache and clock hooks
-# must be the ones Spiff's passed-through modules see) and the plain dataclasses it returns.
+# must be the ones Spiff's passed-through modules see: a per-run copy of the clock module would
+# re-point Spiff's globals at each new run's hooks) and the plain dataclasses it returns.
+# The price: the sandbox does not police the adapter's own code; the state-digest checkpoints
+# and the replay tests do (tests/workflows/test_engine.py).
 PASSTHROUGH_MODULES = ("SpiffWorkflow", "lxml", "workflows.engine", "core.engine_types")
 
 

@@ -24,6 +24,9 @@ from workflows.engine.script_engine import RestrictedScriptEngine
 from workflows.engine.specs import ServiceCallTask
 
 SPEC_SHA256_KEY = "spec_sha256"
+# Bump when what state_digest covers changes on purpose (a Spiff upgrade, a new field): runs
+# checkpointed under another version are then not compared, instead of all failing on replay.
+DIGEST_VERSION = 1
 _SPEC_KEYS = ("spec", "subprocess_specs")
 
 
@@ -80,20 +83,26 @@ def _rewire_fired_event_subprocesses(workflow: BpmnWorkflow) -> None:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    # Anything the registry could not convert counts by its type only: a repr with a memory
+    # address would make the digest differ between a run and its replay.
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=lambda unknown: f"<{type(unknown).__name__}>")
 
 
 def state_digest(workflow: BpmnWorkflow) -> str:
-    """sha256 of what the process *means* at this point: every task's spec, state, data and
-    internal data (timer deadlines, pending calls) in tree order, and the workflow data.
+    """sha256 of what the process *means* at this point: every reached task's spec, state,
+    data and internal data (timer deadlines, pending calls) in tree order, and the workflow data.
 
-    Task ids and state-change stamps are left out: Temporal's own replay already pins those
-    (they come from workflow.uuid4()/now()), and leaving them out keeps the digest comparable
-    across a continue-as-new. A changed script, condition or data path changes the digest
-    even when the commands Temporal sees stay the same."""
+    Left out: task ids and state-change stamps (Temporal's replay already pins those, as they
+    come from workflow.uuid4()/now(), and without them the digest survives a continue-as-new)
+    and Spiff's predicted (MAYBE/LIKELY) tasks, which are look-ahead bookkeeping that a Spiff
+    upgrade may change without changing behaviour. A changed script, condition or data path
+    changes the digest even when the commands Temporal sees stay the same."""
+    registry = serializer().registry
     tasks = [
-        [task.task_spec.name, TaskState.get_name(task.state), task.data, task.internal_data]
-        for task in workflow.get_tasks()
+        [task.task_spec.name, TaskState.get_name(task.state), registry.convert(registry.clean(task.data)),
+         registry.convert(task.internal_data)]  # internal data holds Spiff objects (caught events)
+        for task in workflow.get_tasks(state=TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
     ]
-    document = {"data": serializer().registry.clean(workflow.data), "tasks": tasks}
+    document = {"data": registry.convert(registry.clean(workflow.data)), "tasks": tasks}
     return hashlib.sha256(_canonical(document).encode("utf-8")).hexdigest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.task import Task
 
@@ -29,6 +30,16 @@ class ServiceCallTask(ServiceTask):
         params = {name: param["value"] for name, param in self.evaluate_params(task).items()}
         task.internal_data[SERVICE_CALL_KEY] = {"operator": self.operation_name, "params": params}
         return None
+
+
+def event_definitions(task_spec: Any, kind: type[Any]) -> list[Any]:
+    """A task spec's event definitions of one kind, including those an event-based gateway
+    holds: Spiff moves the events of the gateway's targets into one MultipleEventDefinition on
+    the gateway (and waiting_events() reports that as one event without a deadline)."""
+    definition = getattr(task_spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        return [item for item in definition.event_definitions if isinstance(item, kind)]
+    return [definition] if isinstance(definition, kind) else []
 
 
 def task_properties(task_spec: Any) -> dict[str, str]:

@@ -23,8 +23,7 @@ from workflows.engine.errors import BpmnInvalid
 from workflows.engine.forms import check_schema
 from workflows.engine.parser import parse_bpmn
 from workflows.engine.script_engine import Mode, RestrictedEnvironment, check_source, free_names
-from workflows.engine.specs import ServiceCallTask, candidate_unit_expression, form_schema_source
-
+from workflows.engine.specs import ServiceCallTask, candidate_unit_expression, event_definitions, form_schema_source
 
 # A bare name such as PT8H or P3D: almost certainly a literal someone forgot to quote.
 _ISO_LOOKING = re.compile(r"^(R\d*/)?P(T?\d|\d)[\w.]*$")
@@ -61,9 +60,8 @@ def _task_problems(task_spec: TaskSpec, known_operators: set[str]) -> Iterator[s
         yield f"service operator '{task_spec.operation_name}' is not a known activity"
     if isinstance(task_spec, UserTask):
         yield from _user_task_problems(task_spec)
-    event_definition = getattr(task_spec, "event_definition", None)
-    if isinstance(event_definition, TimerEventDefinition):
-        yield from _timer_problems(event_definition)
+    for timer in event_definitions(task_spec, TimerEventDefinition):
+        yield from _timer_problems(timer)
 
 
 def _sources(task_spec: TaskSpec) -> Iterator[tuple[str, str, Mode]]:
@@ -81,11 +79,11 @@ def _sources(task_spec: TaskSpec) -> Iterator[tuple[str, str, Mode]]:
             yield f"parameter '{name}'", param["value"], "eval"
     if isinstance(task_spec, UserTask) and candidate_unit_expression(task_spec) is not None:
         yield "candidate_unit", candidate_unit_expression(task_spec) or "", "eval"
-    event_definition = getattr(task_spec, "event_definition", None)
-    if isinstance(event_definition, TimerEventDefinition):
-        yield "timer expression", event_definition.expression, "eval"
-    if isinstance(event_definition, MessageEventDefinition) and getattr(event_definition, "expression", None):
-        yield "message payload", event_definition.expression, "eval"
+    for timer in event_definitions(task_spec, TimerEventDefinition):
+        yield "timer expression", timer.expression, "eval"
+    for message in event_definitions(task_spec, MessageEventDefinition):
+        if getattr(message, "expression", None):
+            yield "message payload", message.expression, "eval"
 
 
 def _source_problems(source: str | None, mode: Mode) -> list[str]:
@@ -137,6 +135,9 @@ def _timer_problems(event_definition: TimerEventDefinition) -> Iterator[str]:
         return
     try:
         value = RestrictedEnvironment().evaluate(source, {})
+    except Exception:  # noqa: BLE001 - already reported by _source_problems
+        return
+    try:
         if isinstance(event_definition, DurationTimerEventDefinition):
             TimerEventDefinition.parse_iso_duration(value)
         elif isinstance(event_definition, CycleTimerEventDefinition):
