@@ -227,7 +227,8 @@ class BpmnProcessWorkflow:
         del self._inbox[input.task_id]
         runner = self._running()
         try:
-            runner.complete_user_task(input.task_id, input.data)
+            # Who did it goes into the process data, for the diagram's records (`completed_by`).
+            runner.complete_user_task(input.task_id, {**input.data, "completed_by": input.actor_username})
             runner.step()
         except engine.EngineIncident as exc:
             self._record_incident(exc)

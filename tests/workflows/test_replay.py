@@ -18,6 +18,7 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
 from core.commands import DELIVER_NOTIFICATION_WORKFLOW, DeliverNotificationInput
+from workflows.engine.sandbox import workflow_runner
 from workflows.registry import WORKFLOWS
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
@@ -55,7 +56,8 @@ async def test_recorded_history_replays_without_nondeterminism(history_file: Pat
     history = load(history_file)
 
     # when today's workflows replay it in the sandbox
-    result = await Replayer(workflows=WORKFLOWS).replay_workflow(history, raise_on_replay_failure=False)
+    result = await Replayer(workflows=WORKFLOWS, workflow_runner=workflow_runner()).replay_workflow(
+        history, raise_on_replay_failure=False)
 
     # then the replay reproduces it command for command
     assert result.replay_failure is None, f"{history_file.name}: {result.replay_failure!r}"
