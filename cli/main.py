@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from api.logging import configure_logging
+from cli import bpmn, tasks
 from cli.embedded.process import EmbeddedServiceError, port_is_free
 from cli.runtime import Runtime
 from core.errors import HotlineError
@@ -117,9 +118,8 @@ def up(port: Port = 8000, host: Host = "127.0.0.1", data_dir: DataDir = None,
             runtime.start_all()
             progress.advance(boot)
             step = progress.add_task("Migrating the database", total=1)
-            from cli import tasks
-
             tasks.migrate(settings.database_url)  # type: ignore[arg-type]
+            bpmn.deploy_bundled(settings.database_url)  # type: ignore[arg-type]
             progress.advance(step)
             seed_task = progress.add_task("Seeding reference data", total=None)
 
@@ -189,14 +189,15 @@ def worker(data_dir: DataDir = None) -> None:
 def migrate(data_dir: DataDir = None) -> None:
     """Apply database migrations."""
     settings = load_settings(data_dir)
-    from cli import tasks
-
     try:
         with Runtime(settings) as runtime:
-            tasks.migrate(runtime.database())
-    except EmbeddedServiceError as exc:
+            url = runtime.database()
+            tasks.migrate(url)
+            deployed = bpmn.deploy_bundled(url)
+    except (EmbeddedServiceError, ValueError) as exc:
         fail(str(exc))
-    console.print("Database is up to date.")
+    console.print("Database is up to date. BPMN: " + ", ".join(f"{name} {sha[:12]}{' (new)' if new else ''}"
+                                                            for name, sha, new in deployed))
 
 
 @app.command()
@@ -208,8 +209,6 @@ def seed(data_dir: DataDir = None,
     settings = load_settings(data_dir)
     if demo and settings.is_production:
         fail("demo data is refused when HOTLINE_ENV=production")
-    from cli import tasks
-
     try:
         with Runtime(settings) as runtime, _progress() as progress:
             url = runtime.database()
@@ -235,8 +234,6 @@ def create_admin(
 ) -> None:
     """Create an administrator (or reset an existing one's password); works non-interactively."""
     settings = load_settings(data_dir)
-    from cli import tasks
-
     try:
         with Runtime(settings) as runtime:
             url = runtime.database()
@@ -249,6 +246,35 @@ def create_admin(
     except ValidationError as exc:
         fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     console.print(f"Administrator '{username}' {done}.")
+
+
+bpmn_app = typer.Typer(help="Validate and deploy BPMN diagrams (a diagram is code: it reaches production only this way).")
+app.add_typer(bpmn_app, name="bpmn")
+BpmnFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="a .bpmn file")]
+ProcessOpt = Annotated[str | None, typer.Option("--process", help="process id (default: the file name)")]
+
+
+@bpmn_app.command("validate")
+def bpmn_validate(file: BpmnFile, process: ProcessOpt = None) -> None:
+    """Parse a diagram and check every operator, lane, form and expression."""
+    found = bpmn.problems(file, process)
+    if found:
+        fail(f"{file.name} is not deployable:\n  - " + "\n  - ".join(found))
+    console.print(f"{file.name}: OK (process {process or bpmn.process_id_of(file)})")
+
+
+@bpmn_app.command("deploy")
+def bpmn_deploy(file: BpmnFile, process: ProcessOpt = None, data_dir: DataDir = None) -> None:
+    """Validate, store (kept forever, pinned by sha256) and make it the version new tickets start on."""
+    settings = load_settings(data_dir)
+    try:
+        with Runtime(settings) as runtime:
+            url = runtime.database()
+            tasks.migrate(url)
+            sha, new = bpmn.deploy(url, file, "hotline bpmn deploy", process)
+    except (EmbeddedServiceError, ValueError) as exc:
+        fail(str(exc))
+    console.print(f"{file.name} deployed as {sha}{'' if new else ' (already stored; now active)'}")
 
 
 @app.command()

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
+    # Ticket life cycle
+    workflow_id_prefix: str = Field(default="ticket-", pattern=r"^[a-z0-9\-]{1,32}$",
+                                    description="Temporal workflow id = prefix + ticket code")
+    default_sla_hours: int = Field(default=72, ge=1, le=8760, description="when a field has no SLA of its own")
+    sla_override_seconds: int | None = Field(default=None, ge=1, le=86400,
+                                             description="tests and demos only: every ticket's SLA in seconds")
+
     # Data
     area_scheme: AreaScheme = AreaScheme.y2025
     province_code: str = "75"  # Đồng Nai
@@ -79,6 +86,8 @@ class Settings(BaseSettings):
             key = self.secret_key.get_secret_value()
             if key == DEFAULT_SECRET_KEY or len(key) < 32:
                 problems.append("HOTLINE_SECRET_KEY must be set to a random value of at least 32 characters")
+            if self.sla_override_seconds is not None:
+                problems.append("HOTLINE_SLA_OVERRIDE_SECONDS is for tests and demos, not production")
             if self.ari_url and not (self.ari_password and self.ari_password.get_secret_value()):
                 problems.append("HOTLINE_ARI_PASSWORD must be set when HOTLINE_ARI_URL is set")
             if problems:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,9 +20,10 @@ os.environ.setdefault("HOTLINE_ENV", "test")
 os.environ.setdefault("HOTLINE_LOG_JSON", "false")
 os.environ.setdefault("HOTLINE_LOG_LEVEL", "WARNING")
 
-from cli import tasks  # noqa: E402
+from cli import bpmn, tasks  # noqa: E402
 from cli.embedded.postgres import EmbeddedPostgres  # noqa: E402
 from cli.embedded.temporal import temporal_binary  # noqa: E402
+from core.ports import ConsoleNotifier  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.support import database_copy  # noqa: E402
 
@@ -44,6 +47,7 @@ def template_url(pg_server: EmbeddedPostgres) -> str:
     """Migrated + seeded once (system data and demo users); tests copy it."""
     url = pg_server.create_database(TEMPLATE_DB)
     tasks.migrate(url)
+    bpmn.deploy_bundled(url)
     tasks.seed(url, "2025", "75", demo=True)
     return url
 
@@ -104,3 +108,32 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@dataclass
+class Running:
+    """The app with a real Temporal server and a worker on this test's own task queue."""
+
+    client: httpx.AsyncClient
+    notifier: ConsoleNotifier
+    services: object
+
+
+@pytest.fixture
+async def running(settings: Settings, temporal_env: WorkflowEnvironment) -> AsyncIterator[Running]:
+    from cli.asgi import create_full_app
+    from cli.worker import build_worker
+
+    settings.task_queue = f"test-{uuid.uuid4()}"
+    # Each test's database numbers tickets from 1: keep their workflow ids apart on the shared server.
+    settings.workflow_id_prefix = f"t{uuid.uuid4().hex[:10]}-"
+    settings.sla_override_seconds = settings.sla_override_seconds or 3600
+    application = create_full_app(settings)
+    async with application.router.lifespan_context(application):
+        services = application.state.services
+        services.temporal = temporal_env.client
+        notifier = ConsoleNotifier()
+        async with build_worker(temporal_env.client, settings, notifier, services.sessions):
+            transport = httpx.ASGITransport(app=application, client=("10.9.8.7", 4321))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                yield Running(http, notifier, services)

@@ -224,11 +224,13 @@ class BpmnProcessWorkflow:
         # check again. Everything up to the first await is atomic, so the first handler to get
         # here takes the task, and no timer can fire between the check and the completion.
         self._refuse_completion(input)
-        del self._inbox[input.task_id]
+        task = self._inbox.pop(input.task_id)
         runner = self._running()
         try:
-            # Who did it goes into the process data, for the diagram's records (`completed_by`).
-            runner.complete_user_task(input.task_id, {**input.data, "completed_by": input.actor_username})
+            # Every field the form declares is set (None when left empty), so the diagram never
+            # reads a value left over from an earlier task; who did it goes in as `completed_by`.
+            declared = dict.fromkeys((task.form_schema or {}).get("properties", {}))
+            runner.complete_user_task(input.task_id, {**declared, **input.data, "completed_by": input.actor_username})
             runner.step()
         except engine.EngineIncident as exc:
             self._record_incident(exc)

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Allowed, PageDep, PathId, SessionDep
+from api import lifecycle
+from api.deps import Allowed, PageDep, PathId, ServicesDep, SessionDep
 from api.schemas import ERROR_RESPONSES, PageOut
 from core.services import inbox
 
@@ -40,6 +41,11 @@ class InboxCounts(BaseModel):
     overdue: int
 
 
+class CompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: dict[str, Any] = Field(default_factory=dict, description="the task's form, as its form_schema declares")
+
+
 class VersionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = Field(ge=1, le=2_147_483_647, description="the version you saw: a stale one gets 409")
@@ -67,3 +73,15 @@ async def release(task_id: PathId, body: VersionIn, actor: Allowed("inbox", "wri
     task = await inbox.release(session, actor, task_id, body.version)
     await session.commit()
     return {"id": task.id, "version": task.version}  # type: ignore[dict-item]
+
+
+@router.post("/{task_id}/complete", response_model=dict[str, Any],
+             summary="Complete a task with its form: the ticket's workflow checks and records it")
+async def complete(task_id: PathId, body: CompleteIn, actor: Allowed("inbox", "write"), session: SessionDep,
+                   services: ServicesDep) -> dict[str, Any]:
+    task, workflow_id = await inbox.task_for_completion(session, actor, task_id)
+    spiff_task_id = task.spiff_task_id
+    await session.rollback()  # nothing to write here (the workflow's activity closes the task); free the connection
+    state = await lifecycle.complete(services, actor, workflow_id, spiff_task_id, body.data)
+    return {"completed": task_id, "process_completed": state.completed,
+            "incident": state.incident.message if state.incident else None}

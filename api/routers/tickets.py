@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import BaseModel
 
+from api import lifecycle
 from api.deps import Allowed, PageDep, QueryId, ServicesDep, SessionDep
 from api.schemas import ERROR_RESPONSES, PageOut
 from core.models.tickets import TicketCreate, TicketEventNode, TicketEventPublic, TicketPublic, TicketStatus
@@ -32,8 +33,12 @@ def _sees_pii(services: ServicesDep, actor: Actor) -> bool:
 async def open_ticket(body: TicketCreate, response: Response, actor: Allowed("tickets", "write"), session: SessionDep,
                       services: ServicesDep,
                       idempotency_key: Annotated[str, Header(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9:_.\-]+$")]) -> TicketPublic:
-    ticket, created = await tickets.open_ticket(session, actor, body, f"{actor.user_id}:{idempotency_key}")
+    ticket, created = await tickets.open_ticket(session, actor, body, f"{actor.user_id}:{idempotency_key}",
+                                                services.settings.workflow_id_prefix)
     await session.commit()
+    # After the commit: the workflow's activities read the ticket. A retry with the same key
+    # comes here too and finds the workflow started (nothing is lost if Temporal was down).
+    await lifecycle.start(session, services, ticket)
     if not created:
         response.status_code = status.HTTP_200_OK
     return tickets.to_public(ticket, _sees_pii(services, actor))

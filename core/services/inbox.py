@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.errors import NotFound, StaleVersion
+from core.errors import Forbidden, NotFound, StaleVersion
 from core.models import OrgUnit, User
 from core.models.base import utcnow
 from core.models.tickets import HumanTask, HumanTaskStatus, InAppNotification, Ticket
@@ -50,17 +50,19 @@ async def open_task(session: AsyncSession, task: OpenTask) -> int | None:
     unit = None
     if task.candidate_unit_path:
         unit = (await session.exec(select(OrgUnit).where(OrgUnit.path == task.candidate_unit_path))).first()
+    # An officer's task goes straight to the officer the manager assigned (CRM-13).
+    assignee = ticket.assignee_id if task.lane == "officer" else None
     table = HumanTask.__table__  # type: ignore[attr-defined]
     task_id = (await session.exec(insert(table).values(  # type: ignore[call-overload]
         ticket_id=ticket.id, spiff_task_id=task.spiff_task_id, bpmn_id=task.bpmn_id, name=task.name[:255],
         lane=task.lane or "", candidate_unit_id=unit.id if unit else None, form_schema=task.form_schema,
-        due_at=ticket.due_at, status=HumanTaskStatus.open,
+        due_at=ticket.due_at, status=HumanTaskStatus.claimed if assignee else HumanTaskStatus.open, assignee_id=assignee,
     ).on_conflict_do_nothing(constraint="uq_human_task_spiff").returning(table.c.id))).scalar_one_or_none()
     if task_id is None:
         return None
     await record_event(session, ticket.id, "task_opened", f"task-open:{task.spiff_task_id}",  # type: ignore[arg-type]
                        unit_id=unit.id if unit else None, note=task.name, data={"task": task.bpmn_id, "lane": task.lane})
-    for user_id in await candidates(session, task.lane, unit):
+    for user_id in [assignee] if assignee else await candidates(session, task.lane, unit):
         await notify(session, user_id, "task", task.name, f"{ticket.code}: {ticket.description[:200]}", ticket.id,
                      f"task:{task.spiff_task_id}:user:{user_id}")
     return task_id
@@ -154,6 +156,17 @@ async def _visible_task(session: AsyncSession, actor: Actor, task_id: int) -> Hu
     if task is None:
         raise NotFound("Task")
     return task
+
+
+async def task_for_completion(session: AsyncSession, actor: Actor, task_id: int) -> tuple[HumanTask, str]:
+    """The task and its ticket's workflow id, if the actor may complete it now."""
+    task = await _visible_task(session, actor, task_id)
+    if task.status not in ACTIVE:
+        raise StaleVersion("task", details=[{"field": "id", "message": "the task is already closed"}])
+    if task.assignee_id is not None and task.assignee_id != actor.user_id:
+        raise Forbidden("This task is assigned to someone else.")
+    workflow_id = (await session.exec(select(Ticket.workflow_id).where(Ticket.id == task.ticket_id))).one()
+    return task, workflow_id  # type: ignore[return-value]
 
 
 async def claim(session: AsyncSession, actor: Actor, task_id: int, version: int) -> HumanTask:

@@ -70,7 +70,8 @@ async def _check_references(session: AsyncSession, data: TicketCreate) -> None:
         raise ValidationFailed(details=problems)
 
 
-async def open_ticket(session: AsyncSession, actor: Actor, data: TicketCreate, idempotency_key: str) -> tuple[Ticket, bool]:
+async def open_ticket(session: AsyncSession, actor: Actor, data: TicketCreate, idempotency_key: str,
+                      workflow_id_prefix: str = "ticket-") -> tuple[Ticket, bool]:
     """Create a ticket, or return the one this idempotency key already created (a retried
     request never makes two tickets). Returns (ticket, created)."""
     existing = (await session.exec(select(Ticket).where(Ticket.idempotency_key == idempotency_key))).first()
@@ -87,7 +88,7 @@ async def open_ticket(session: AsyncSession, actor: Actor, data: TicketCreate, i
         # A concurrent request with the same key won the race: answer with its ticket.
         existing = (await session.exec(select(Ticket).where(Ticket.idempotency_key == idempotency_key))).one()
         return existing, False
-    ticket.workflow_id = f"ticket-{ticket.code}"
+    ticket.workflow_id = f"{workflow_id_prefix}{ticket.code}"
     await record_event(session, ticket.id, "received", "received", actor=actor,  # type: ignore[arg-type]
                        note=f"{data.channel.value}", data={"channel": data.channel.value, "source_ref": data.source_ref})
     return ticket, True

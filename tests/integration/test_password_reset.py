@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import re
-import uuid
 
-import httpx
 import pytest
 
-from cli.asgi import create_full_app
-from cli.worker import build_worker
 from core.ports import ConsoleNotifier
 from tests.conftest import DEMO_PASSWORD
 
 
 @pytest.fixture
-async def reset_client(settings, temporal_env):  # noqa: ANN001, ANN201
-    """The app connected to the test Temporal server, with a worker whose gateway records messages."""
-    settings.task_queue = f"reset-{uuid.uuid4()}"
-    application = create_full_app(settings)
-    async with application.router.lifespan_context(application):
-        services = application.state.services
-        services.temporal = temporal_env.client
-        notifier = ConsoleNotifier()
-        worker = build_worker(temporal_env.client, settings, notifier)
-        async with worker:
-            transport = httpx.ASGITransport(app=application)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-                yield client, notifier
+def reset_client(running):  # noqa: ANN001, ANN201
+    return running.client, running.notifier
 
 
 async def wait_for_message(notifier: ConsoleNotifier, count: int = 1) -> None:

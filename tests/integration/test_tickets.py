@@ -16,6 +16,11 @@ TICKET = {"channel": "call", "description": "Đèn tín hiệu giao thông tại
 
 
 @pytest.fixture
+def client(running):  # noqa: ANN001, ANN201 - tickets need Temporal: the app with a worker
+    return running.client
+
+
+@pytest.fixture
 async def desk(client) -> dict[str, str]:
     return await login(client, "dieuphoi")
 

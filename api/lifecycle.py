@@ -1,0 +1,82 @@
+"""Driving a ticket's life cycle in Temporal (by name: the api never imports workflow code):
+start the `BpmnProcess` workflow `ticket-<code>` on the active diagram, and complete user
+tasks through its `complete_task` update, turning the engine's refusals into HTTP errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from api.services import AppServices
+from core import engine_types as et
+from core.errors import Forbidden, NotFound, ServiceUnavailable, StaleVersion, ValidationFailed
+from core.models import TicketField
+from core.models.tickets import Ticket
+from core.services import bpmn_versions
+from core.services.actor import Actor
+
+PROCESS_ID = "ticket_lifecycle"
+
+
+def _temporal(services: AppServices) -> Any:
+    if services.temporal is None:
+        raise ServiceUnavailable(component="Temporal")
+    return services.temporal
+
+
+async def sla_hours(session: AsyncSession, services: AppServices, ticket: Ticket) -> float:
+    """The SLA of the ticket's field, else of its nearest parent field, else the default."""
+    field = await session.get(TicketField, ticket.field_id) if ticket.field_id else None
+    while field is not None and field.sla_hours is None and field.parent_id is not None:
+        field = await session.get(TicketField, field.parent_id)
+    return float(field.sla_hours) if field is not None and field.sla_hours else float(services.settings.default_sla_hours)
+
+
+async def start(session: AsyncSession, services: AppServices, ticket: Ticket) -> None:
+    """Start the ticket's workflow once (a retried request finds it started)."""
+    client = _temporal(services)
+    version = await bpmn_versions.active(session, PROCESS_ID)
+    hours = await sla_hours(session, services, ticket)
+    override = services.settings.sla_override_seconds
+    data = {"ticket_code": ticket.code, "field_id": ticket.field_id, "area_id": ticket.area_id,
+            "sla_hours": round(override / 3600, 6) if override else hours,
+            "sla_duration": f"PT{override}S" if override else f"PT{int(hours * 3600)}S"}
+    try:
+        await client.start_workflow(
+            et.BPMN_PROCESS_WORKFLOW,
+            et.RunProcessInput(process_id=PROCESS_ID, bpmn_xml=version.content, bpmn_sha256=version.sha256, data=data,
+                               business_key=ticket.code),
+            id=ticket.workflow_id or f"{services.settings.workflow_id_prefix}{ticket.code}",
+            task_queue=services.settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+    except WorkflowAlreadyStartedError:
+        pass
+    except RPCError as exc:
+        raise ServiceUnavailable(component="Temporal") from exc
+
+
+async def complete(services: AppServices, actor: Actor, workflow_id: str, spiff_task_id: str,
+                   data: dict[str, Any]) -> et.ProcessState:
+    handle = _temporal(services).get_workflow_handle(workflow_id)
+    request = et.CompleteTaskInput(task_id=spiff_task_id, actor_username=actor.username, actor_roles=sorted(actor.roles),
+                                   actor_unit_path=actor.unit_path, data=data)
+    try:
+        return await handle.execute_update(et.COMPLETE_TASK_UPDATE, request, result_type=et.ProcessState)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        code = cause.type if isinstance(cause, ApplicationError) else None
+        message = str(cause.message if isinstance(cause, ApplicationError) else exc).split(": ", 1)[-1]
+        if code == et.INVALID_FORM:
+            raise ValidationFailed(details=[{"field": "data", "message": message}]) from exc
+        if code == et.NOT_ALLOWED:
+            raise Forbidden(details=[{"message": message}]) from exc
+        if code in (et.TASK_NOT_OPEN, et.PROCESS_CLOSED):
+            raise StaleVersion("task", details=[{"message": message}]) from exc
+        raise
+    except RPCError as exc:
+        raise NotFound("Ticket") from exc

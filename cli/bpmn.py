@@ -1,0 +1,41 @@
+"""Validating and deploying BPMN diagrams: `hotline bpmn validate|deploy FILE` and, at
+migrate/up time, every file shipped in bpmn/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from activities.ticket_ops import OPERATORS
+from cli.tasks import in_transaction
+from core.authz import SystemRole
+from core.services import bpmn_versions
+from workflows.engine import validate
+
+BUNDLED = Path(__file__).resolve().parents[1] / "bpmn"
+KNOWN_ROLES = {r.value for r in SystemRole}
+
+
+def process_id_of(path: Path) -> str:
+    """By convention a file holds one executable process named like the file."""
+    return path.stem
+
+
+def problems(path: Path, process_id: str | None = None) -> list[str]:
+    return validate(path.read_bytes(), process_id or process_id_of(path), set(OPERATORS), KNOWN_ROLES)
+
+
+def deploy(database_url: str, path: Path, deployed_by: str, process_id: str | None = None) -> tuple[str, bool]:
+    """Validate then store; raises ValueError with every problem when the diagram is refused."""
+    found = problems(path, process_id)
+    if found:
+        raise ValueError(f"{path.name} is not deployable:\n  - " + "\n  - ".join(found))
+
+    async def work(session):  # noqa: ANN001, ANN202
+        version, created = await bpmn_versions.deploy(session, process_id or process_id_of(path), path.read_bytes(), deployed_by)
+        return version.sha256, created
+
+    return in_transaction(database_url, work)
+
+
+def deploy_bundled(database_url: str) -> list[tuple[str, str, bool]]:
+    return [(p.name, *deploy(database_url, p, "hotline migrate")) for p in sorted(BUNDLED.glob("*.bpmn"))]
