@@ -16,7 +16,7 @@ from api.auth_cache import AuthCache
 from api.authz_store import load_authorizer
 from api.errors import install_error_handlers
 from api.middleware import RequestIdMiddleware
-from api.routers import access, audit, auth, catalog, health, inbox, me, org_units, tickets, users
+from api.routers import access, audit, auth, catalog, health, inbox, me, notifications, org_units, tickets, users
 from api.services import AppServices
 from core.db import make_async_engine, make_sessionmaker, make_sync_engine
 from core.ports import ConsoleNotifier
@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
     for router in (health.router, auth.router, me.router, users.router, org_units.router, access.roles, access.menus,
-                   access.groups, catalog.areas, catalog.fields, audit.router, tickets.router, inbox.router, *extra_routers):
+                   access.groups, catalog.areas, catalog.fields, audit.router, tickets.router, inbox.router,
+                   notifications.router, *extra_routers):
         app.include_router(router)
     for path, asgi in static_mounts:
         app.mount(path, asgi)

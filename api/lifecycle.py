@@ -55,9 +55,11 @@ async def start(session: AsyncSession, services: AppServices, ticket: Ticket) ->
             task_queue=services.settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     except WorkflowAlreadyStartedError:
-        pass
+        return
     except RPCError as exc:
         raise ServiceUnavailable(component="Temporal") from exc
+    ticket.bpmn_sha256 = version.sha256  # the diagram version this ticket runs on, for good
+    session.add(ticket)
 
 
 async def complete(services: AppServices, actor: Actor, workflow_id: str, spiff_task_id: str,

@@ -79,6 +79,8 @@ DEFAULT_POLICIES: tuple[tuple[str, str, str, str], ...] = (
     # the task inbox: every person who works tickets (rows are theirs or their unit's)
     *((r, "inbox", a, "own") for r in (SystemRole.coordinator, SystemRole.agent, SystemRole.unit_manager,
                                         SystemRole.officer) for a in ("read", "write")),
+    # my own notifications
+    *((r, "notifications", "read", "own") for r in (*STAFF, SystemRole.citizen)),
     # citizens' personal data unmasked: only the roles that handle the case
     ("coordinator", "pii", "read", "all"),
     ("agent", "pii", "read", "all"),

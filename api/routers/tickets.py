@@ -39,6 +39,7 @@ async def open_ticket(body: TicketCreate, response: Response, actor: Allowed("ti
     # After the commit: the workflow's activities read the ticket. A retry with the same key
     # comes here too and finds the workflow started (nothing is lost if Temporal was down).
     await lifecycle.start(session, services, ticket)
+    await session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
     return tickets.to_public(ticket, _sees_pii(services, actor))

@@ -36,6 +36,7 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     ("POST", "/api/v1/tickets", {"admin", "coordinator", "agent", "citizen", "api_client"}),
     ("GET", "/api/v1/inbox", {"admin", "coordinator", "agent", "unit_manager", "officer"}),
     ("POST", "/api/v1/inbox/1/claim", {"admin", "coordinator", "agent", "unit_manager", "officer"}),
+    ("GET", "/api/v1/notifications", STAFF | {"citizen"}),
 ]
 
 

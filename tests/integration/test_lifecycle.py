@@ -203,6 +203,12 @@ async def test_auto_dispatch_then_the_sla_runs_out(client, people, units, runnin
     # then it is marked overdue, the officer still has the task, and the progress says so
     assert (await task(client, people["cv.tranbien"], code, "process"))["overdue"] is True
     assert await actions(client, desk, code) == ["received", "auto_dispatched", "assigned", "overdue"]
+    # and the manager and the desk were told (in-app notifications)
+    manager = (await client.get("/api/v1/notifications", headers=people["ld.tranbien"], params={"unread": True})).json()
+    kinds = {n["kind"] for n in manager["items"] if n["ticket_code"] == code}
+    assert {"ticket", "overdue"} <= kinds
+    assert (await client.post("/api/v1/notifications/read-all", headers=people["ld.tranbien"])).json()["marked"] >= 2
+    assert (await client.get("/api/v1/notifications/unread-count", headers=people["ld.tranbien"])).json() == {"unread": 0}
     # and a retried intake request does not open a second ticket or workflow
     again = await client.post("/api/v1/tickets", headers={**desk, "Idempotency-Key": "life-auto-1"},
                               json={"channel": "call", "description": "Đèn tín hiệu tại ngã tư Tân Phong bị hỏng, xe cộ lộn xộn.",
