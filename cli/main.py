@@ -172,7 +172,11 @@ def worker(data_dir: DataDir = None) -> None:
     from core.ports import ConsoleNotifier
 
     async def main() -> None:
-        client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)  # type: ignore[arg-type]
+        try:
+            client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)  # type: ignore[arg-type]
+        except RuntimeError as exc:
+            raise EmbeddedServiceError(f"cannot reach Temporal at {settings.temporal_address}: {exc}. "
+                                       "Check HOTLINE_TEMPORAL_ADDRESS, or run `hotline up`.") from exc
         engine = make_async_engine(settings.database_url)  # type: ignore[arg-type]
         try:
             worker = build_worker(client, settings, ConsoleNotifier(show_sensitive=not settings.is_production),

@@ -35,7 +35,8 @@ with workflow.unsafe.imports_passed_through():
 TIMER_EPSILON = timedelta(milliseconds=20)
 INBOX_TIMEOUT = timedelta(seconds=30)
 INBOX_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-SERVICE_TIMEOUT = timedelta(minutes=2)
+# Operators are short database or gateway calls; a worker killed mid-call is retried after this.
+SERVICE_TIMEOUT = timedelta(seconds=15)
 SERVICE_DEFAULT_ATTEMPTS = 10
 CHECKPOINT_TIMEOUT = timedelta(seconds=10)
 
