@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from api.logging import configure_logging
 from cli import bpmn, tasks
 from cli.embedded.process import EmbeddedServiceError, port_is_free
+from cli.replay import replay_app
 from cli.runtime import Runtime
 from core.errors import HotlineError
 from core.i18n import translate
@@ -251,6 +252,8 @@ def create_admin(
         fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     console.print(f"Administrator '{username}' {done}.")
 
+
+app.add_typer(replay_app, name="replay")
 
 bpmn_app = typer.Typer(help="Validate and deploy BPMN diagrams (a diagram is code: it reaches production only this way).")
 app.add_typer(bpmn_app, name="bpmn")
