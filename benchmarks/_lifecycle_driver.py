@@ -201,7 +201,7 @@ STEPS = [
 ]
 
 
-async def one_life_cycle(actors: Actors, key: str, stats: Stats, wait_s: float, status_interval: float) -> None:
+async def one_life_cycle(actors: Actors, key: str, stats: Stats, wait_s: float, status_interval: float) -> str:
     ticket, _, started = await open_ticket(actors, key, stats)
     code = ticket["code"]
     since = time.perf_counter()
@@ -215,11 +215,14 @@ async def one_life_cycle(actors: Actors, key: str, stats: Stats, wait_s: float, 
         stats.add(f"complete_{bpmn_id}", (since - t0) * 1000)
         if response.status_code != 200:
             raise BenchError(f"complete {bpmn_id} of {code}: HTTP {response.status_code} {response.text[:200]}")
-    # The resolution is written by the service tasks that run after `close` returns.
+    # The resolution is written by the service tasks that run after `close` returns: poll the
+    # ticket, backing off from status_interval to 4x it.
     deadline = time.perf_counter() + wait_s
     polls = 0
+    pause = status_interval
     while True:
-        await asyncio.sleep(status_interval)
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, status_interval * 4)
         polls += 1
         response = await actors.client.get(f"/api/v1/tickets/{code}", headers=actors.headers["coordinator"])
         if response.status_code == 200 and response.json()["status"] == "resolved":
@@ -230,6 +233,7 @@ async def one_life_cycle(actors: Actors, key: str, stats: Stats, wait_s: float, 
     stats.add("wait_resolved", (done - since) * 1000)
     stats.add("status_polls", polls)
     stats.add("life_cycle", (done - started) * 1000)
+    return code
 
 
 async def run_workers(count: int, concurrency: int, phase_s: float, body: Any) -> tuple[int, float, list[str]]:

@@ -10,11 +10,15 @@ Phases (in this order; `--phases` picks some):
               close, on --concurrency workers; a life cycle is complete when the ticket's status
               is `resolved`. Target: >= 20 complete life cycles per second.
   latency     open tickets only, --latency-clients at a time: POST /api/v1/tickets sent -> the
-              `dispatch` task seen in the coordinator's inbox. Target: p95 <= 150 ms.
+              `dispatch` task seen in the coordinator's inbox. Target: p95 <= 150 ms. Closed loop by
+              default (each client opens its next ticket as soon as the last one's task is seen,
+              so this is also a saturation test); --latency-rate R opens R tickets/s instead.
               Also reported from the server's own timestamps (same host, same clock): POST sent ->
               task row created, and ticket row -> task row (no polling in those two).
-  memory      open --open-tickets tickets that stay waiting at `dispatch`; RSS of the
-              `hotline up` process before and after. Target: <= 1.5 GB at 10,000.
+  memory      open --open-tickets tickets (default 3,000) that stay waiting at `dispatch`,
+              paced by --max-backlog; RSS of the `hotline up` process before, during (a curve)
+              and after. Target: <= 1.5 GB at 10,000 (opening 10,000 takes ~20 min on 2 cores:
+              pass --open-tickets 10000 --phase-s 1800 for the full figure).
 
 The inbox is polled by one shared poller per person (one GET ?per_page=200 per poll, short
 sleeps), not one loop per ticket, so the client steals little CPU from the server. The report
@@ -189,35 +193,75 @@ def loadavg() -> list[float]:
 # ---- phases --------------------------------------------------------------------------------
 
 
+async def request_costs(actors: Any, pid: int | None, code: str, n: int = 40) -> dict[str, float] | None:
+    """Server CPU per polling request (measured alone, one at a time), to tell the benchmark's
+    own polling apart from the product's work in the throughput phase."""
+    if pid is None:
+        return None
+    await asyncio.sleep(2)  # let the warm-up's last service tasks finish
+    server = psutil.Process(pid)
+    out = {}
+    for name, url, params in (("inbox_get", "/api/v1/inbox", {"per_page": 200}), ("ticket_get", f"/api/v1/tickets/{code}", None)):
+        c0 = _cpu(server)
+        for _ in range(n):
+            await actors.client.get(url, headers=actors.headers["coordinator"], params=params)
+        out[f"{name}_server_cpu_ms"] = round((_cpu(server) - c0) * 1000 / n, 2)
+    return out
+
+
 async def phase_throughput(args: argparse.Namespace, actors: Any, run: str, pid: int | None) -> dict[str, Any]:
-    if args.warmup:
-        warm = Stats()
-        await run_workers(args.warmup, min(args.concurrency, args.warmup), args.phase_s,
-                          lambda i: one_life_cycle(actors, f"bench-{run}-warm-{i:06d}", warm, args.wait_s, args.status_interval))
+    for poller in actors.pollers.values():
+        poller.interval = args.throughput_poll_interval
+    warm = Stats()
+    warm_codes: list[str] = []
+
+    async def warm_one(i: int) -> None:
+        warm_codes.append(await one_life_cycle(actors, f"bench-{run}-warm-{i:06d}", warm, args.wait_s, args.status_interval))
+
+    await run_workers(max(1, args.warmup), min(args.concurrency, max(1, args.warmup)), args.phase_s, warm_one)
+    costs = await request_costs(actors, pid, warm_codes[0]) if warm_codes else None
     stats = Stats()
-    polls_before = {n: p.requests for n, p in actors.pollers.items()}
+    polls_before = sum(p.requests for p in actors.pollers.values())
     cpu0 = cpu_snapshot(pid)
     completed, seconds, errors = await run_workers(
         args.tickets, args.concurrency, args.phase_s,
         lambda i: one_life_cycle(actors, f"bench-{run}-tp-{i:06d}", stats, args.wait_s, args.status_interval))
     cpu = cpu_delta(cpu0, cpu_snapshot(pid), seconds)
-    status_polls = stats.latencies.pop("status_polls", [])
+    for poller in actors.pollers.values():
+        poller.interval = args.poll_interval
+    status_gets = int(sum(stats.latencies.pop("status_polls", [])))
+    inbox_gets = sum(p.requests for p in actors.pollers.values()) - polls_before
     rate = completed / seconds if seconds else 0.0
-    return {"tickets": args.tickets, "concurrency": args.concurrency, "warmup_tickets": args.warmup,
-            "completed": completed, "errors": len(errors), "error_samples": errors[:5], "seconds": round(seconds, 2),
-            "life_cycles_per_s": round(rate, 2), "target_per_s": TARGET_PER_S, "met": rate >= TARGET_PER_S,
-            "http_requests_per_life_cycle": round((sum(p.requests for p in actors.pollers.values()) - sum(polls_before.values())
-                                                   + completed * (1 + 5 + (sum(status_polls) / len(status_polls) if status_polls else 0)))
-                                                  / max(completed, 1), 1),
-            "steps": stats.summaries(), "resolved_status_polls_mean": round(sum(status_polls) / len(status_polls), 2) if status_polls else None,
-            "cpu": cpu, "load_average_after": loadavg()}
+    out: dict[str, Any] = {
+        "tickets": args.tickets, "concurrency": args.concurrency, "warmup_tickets": max(1, args.warmup),
+        "completed": completed, "errors": len(errors), "error_samples": errors[:5], "seconds": round(seconds, 2),
+        "life_cycles_per_s": round(rate, 2), "target_per_s": TARGET_PER_S, "met": rate >= TARGET_PER_S,
+        "requests": {"product_per_life_cycle": 6, "inbox_polls": inbox_gets, "status_polls": status_gets,
+                     "polls_per_life_cycle": round((inbox_gets + status_gets) / max(completed, 1), 1)},
+        "steps": stats.summaries(), "cpu": cpu, "load_average_after": loadavg()}
+    if completed and "server_process_cpu_s" in cpu:
+        per = {"server_process_cpu_ms": round(cpu["server_process_cpu_s"] * 1000 / completed, 1),
+               "temporal_cpu_ms": round(cpu.get("temporal_cpu_s", 0.0) * 1000 / completed, 1),
+               "postgres_cpu_ms": round(cpu.get("postgres_cpu_s", 0.0) * 1000 / completed, 1),
+               "client_cpu_ms": round(cpu["client_cpu_s"] * 1000 / completed, 1)}
+        if costs:
+            polling = (inbox_gets * costs["inbox_get_server_cpu_ms"] + status_gets * costs["ticket_get_server_cpu_ms"]) / completed
+            per["server_process_cpu_ms_polling_est"] = round(polling, 1)
+            per["server_process_cpu_ms_product_est"] = round(per["server_process_cpu_ms"] - polling, 1)
+        out["per_life_cycle"] = per
+        out["request_costs_alone"] = costs
+    return out
 
 
 async def phase_latency(args: argparse.Namespace, actors: Any, run: str, pid: int | None) -> dict[str, Any]:
     poller = actors.pollers["coordinator"]
     stats = Stats()
 
+    paced_from = time.perf_counter()
+
     async def body(i: int) -> None:
+        if args.latency_rate and i < 100000:  # open-loop arrivals: ticket i is due at i / rate
+            await asyncio.sleep(max(0.0, paced_from + i / args.latency_rate - time.perf_counter()))
         min_position = max(0, poller.total - 50)  # rows are oldest first: the new task sits at the tail
         ticket, sent_wall, sent = await open_ticket(actors, f"bench-{run}-lat-{i:06d}", stats)
         item, seen = await poller.wait(ticket["code"], "dispatch", args.wait_s, min_position)
@@ -233,11 +277,14 @@ async def phase_latency(args: argparse.Namespace, actors: Any, run: str, pid: in
         stats = Stats()
     requests_before = poller.requests
     cpu0 = cpu_snapshot(pid)
+    paced_from = time.perf_counter()
     completed, seconds, errors = await run_workers(args.latency_tickets, args.latency_clients, args.phase_s, body)
     cpu = cpu_delta(cpu0, cpu_snapshot(pid), seconds)
     s = stats.summaries()
     p95 = s.get("open_to_inbox", {}).get("p95_ms", float("nan"))
     return {"tickets": args.latency_tickets, "clients": args.latency_clients, "warmup_tickets": args.latency_warmup,
+            "arrivals": f"open loop, {args.latency_rate}/s, at most {args.latency_clients} in flight" if args.latency_rate
+            else f"closed loop: {args.latency_clients} clients, each opens its next ticket once the last one's task is seen",
             "completed": completed, "errors": len(errors), "error_samples": errors[:5], "seconds": round(seconds, 2),
             "tickets_opened_per_s": round(completed / seconds, 1) if seconds else None,
             "open_to_inbox_ms": s.get("open_to_inbox"), "target_p95_ms": TARGET_P95_MS, "met": p95 <= TARGET_P95_MS,
@@ -367,13 +414,18 @@ def main() -> None:
     parser.add_argument("--latency-tickets", type=int, default=400)
     parser.add_argument("--latency-clients", type=int, default=20)
     parser.add_argument("--latency-warmup", type=int, default=20)
-    parser.add_argument("--open-tickets", type=int, default=10000, help="memory: tickets left waiting at dispatch")
+    parser.add_argument("--latency-rate", type=float, default=0,
+                        help="latency: open tickets at this rate per second (open loop) instead of back to back")
+    parser.add_argument("--open-tickets", type=int, default=3000,
+                        help="memory: tickets left waiting at dispatch (the issue's figure is 10000: ~20 min on 2 cores)")
     parser.add_argument("--open-concurrency", type=int, default=20)
     parser.add_argument("--max-backlog", type=int, default=200,
                         help="memory: pause opening while this many opened tickets lack their dispatch task")
     parser.add_argument("--settle-s", type=float, default=300, help="memory: wait at most this for the last dispatch tasks")
     parser.add_argument("--curve-every", type=int, default=1000, help="memory: RSS sample every N tickets opened")
-    parser.add_argument("--poll-interval", type=float, default=0.01, help="seconds between inbox polls of one person")
+    parser.add_argument("--poll-interval", type=float, default=0.01, help="latency: seconds between inbox polls")
+    parser.add_argument("--throughput-poll-interval", type=float, default=0.05,
+                        help="throughput: seconds between inbox polls of one person (each poll costs the server ~8 ms CPU)")
     parser.add_argument("--status-interval", type=float, default=0.05,
                         help="seconds between GET /api/v1/tickets/{code} while waiting for `resolved`")
     parser.add_argument("--wait-s", type=float, default=60, help="deadline for one task to appear")
