@@ -376,11 +376,17 @@ async def phase_memory(args: argparse.Namespace, actors: Any, run: str, pid: int
         "met": bool(after and peak <= TARGET_RSS_MB and arrived >= 10000),
         "rss_curve_opened_waiting_mb": curve, "post_response_ms": stats.summaries().get("open_post"), "cpu": cpu,
         "load_average_after": loadavg()}
-    if arrived < 10000 and before:
+    if arrived < 10000 and before and after:
         out["extrapolated_10000_linear_mb"] = round(before["server_process_mb"] + per_ticket_kb * 10000 / 1024, 1)
+        if len(curve) >= 2:  # the slope past the first curve point, where the workflow cache is full
+            (_, w0, r0), (w1, r1) = curve[0], (arrived, after["server_process_mb"])
+            if w1 > w0:
+                slope_kb = (r1 - r0) * 1024 / (w1 - w0)
+                out["rss_slope_after_first_curve_point_kb_per_ticket"] = round(slope_kb, 1)
+                out["extrapolated_10000_from_slope_mb"] = round(r1 + slope_kb * (10000 - w1) / 1024, 1)
         out["note"] = ("fewer than 10,000 tickets waiting: `met` needs a 10,000 run. The linear extrapolation "
-                       "over-states growth once the worker's workflow cache (1,000 runs by default) is full: "
-                       "read the curve [opened, waiting, server RSS MB]")
+                       "over-states growth once the worker's workflow cache (1,000 runs by default) is full; "
+                       "the slope extrapolation uses the curve [opened, waiting, server RSS MB] past its first point")
     return out
 
 
