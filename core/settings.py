@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, model_validator
@@ -71,6 +73,10 @@ class Settings(BaseSettings):
     default_sla_hours: int = Field(default=72, ge=1, le=8760, description="when a field has no SLA of its own")
     sla_override_seconds: int | None = Field(default=None, ge=1, le=86400,
                                              description="tests and demos only: every ticket's SLA in seconds")
+    sla_calendar: Literal["working_hours", "calendar_hours"] = Field(
+        default="calendar_hours", description="SLA hours unless a field says: clock hours, or office hours less holidays")
+    sla_extra_holidays: list[date] = Field(default_factory=list,
+                                           description="days off beyond core/data/holidays_vn.json (JSON list of dates)")
 
     # Data
     area_scheme: AreaScheme = AreaScheme.y2025
