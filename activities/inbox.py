@@ -1,5 +1,6 @@
 """Projections of the BPMN engine's user tasks into the inbox (`human_task` rows), run by the
-worker. Idempotent: a retried activity writes nothing twice."""
+worker as the `sync_process_step` local activity: one transaction per engine step. Idempotent:
+a retried activity writes nothing twice (rows and events are keyed by the Spiff task id)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from core.db import unit_of_work
-from core.engine_types import (
-    CLOSE_HUMAN_TASK_ACTIVITY,
-    OPEN_HUMAN_TASK_ACTIVITY,
-    CloseHumanTaskInput,
-    OpenHumanTaskInput,
-)
+from core.engine_types import SYNC_STEP_ACTIVITY, SyncStepInput, SyncStepResult
 from core.services import inbox
 
 
@@ -21,16 +17,17 @@ class InboxActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    @activity.defn(name=OPEN_HUMAN_TASK_ACTIVITY)
-    async def open_human_task(self, input: OpenHumanTaskInput) -> None:
-        async with unit_of_work(self.sessions) as session:
-            await inbox.open_task(session, inbox.OpenTask(
-                ticket_code=input.business_key, spiff_task_id=input.task_id, bpmn_id=input.bpmn_id, name=input.name,
-                lane=input.lane, candidate_unit_path=input.candidate_unit, form_schema=input.form_schema,
-            ))
-
-    @activity.defn(name=CLOSE_HUMAN_TASK_ACTIVITY)
-    async def close_human_task(self, input: CloseHumanTaskInput) -> None:
-        async with unit_of_work(self.sessions) as session:
-            await inbox.close_task(session, input.business_key, input.task_id, input.actor_username or None,
-                                   input.outcome, input.data)
+    @activity.defn(name=SYNC_STEP_ACTIVITY)
+    async def sync_process_step(self, input: SyncStepInput) -> SyncStepResult:
+        """Close, then open, the step's tasks; echo the state digest (the replay checkpoint)."""
+        if input.closes or input.opens:
+            async with unit_of_work(self.sessions) as session:
+                for close in input.closes:
+                    await inbox.close_task(session, close.business_key, close.task_id, close.actor_username or None,
+                                           close.outcome, close.data)
+                for task in input.opens:
+                    await inbox.open_task(session, inbox.OpenTask(
+                        ticket_code=task.business_key, spiff_task_id=task.task_id, bpmn_id=task.bpmn_id,
+                        name=task.name, lane=task.lane, candidate_unit_path=task.candidate_unit,
+                        form_schema=task.form_schema))
+        return SyncStepResult(digest=input.digest, digest_version=input.digest_version)

@@ -53,7 +53,10 @@ async def start(session: AsyncSession, services: AppServices, ticket: Ticket) ->
                                business_key=ticket.code),
             id=ticket.workflow_id or f"{services.settings.workflow_id_prefix}{ticket.code}",
             task_queue=services.settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # With the worker in this process (`hotline up`), the first workflow task comes back
+            # in the start response: no poll round trip before the first inbox write.
+            request_eager_start=True)
     except WorkflowAlreadyStartedError:
         return
     except RPCError as exc:

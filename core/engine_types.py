@@ -13,9 +13,9 @@ BPMN_PROCESS_WORKFLOW = "BpmnProcess"
 
 # Activity names the workflow calls. Service tasks call the activity named by their operator
 # (`spiffworkflow:serviceTaskOperator id="..."`), with a ServiceCallInput.
-OPEN_HUMAN_TASK_ACTIVITY = "open_human_task"
-CLOSE_HUMAN_TASK_ACTIVITY = "close_human_task"
-ENGINE_CHECKPOINT_ACTIVITY = "engine_checkpoint"
+# One local activity per engine step: writes the inbox changes (tasks closed, tasks opened) in
+# one transaction and echoes the state digest, which replay compares (the checkpoint).
+SYNC_STEP_ACTIVITY = "sync_process_step"
 
 # Update and query names.
 COMPLETE_TASK_UPDATE = "complete_task"
@@ -37,15 +37,6 @@ NOT_RETRYABLE = "not_retryable"
 # Outcomes of a human task when it leaves the inbox.
 TASK_COMPLETED = "completed"
 TASK_CANCELLED = "cancelled"  # a boundary event (SLA timer, …) took the process elsewhere
-
-
-@dataclass
-class RunProcessInput:
-    process_id: str  # the <bpmn:process id> to run
-    bpmn_xml: str  # the deployed diagram, pinned by…
-    bpmn_sha256: str  # …the sha256 of its UTF-8 bytes (checked when the workflow starts)
-    data: dict[str, Any]  # initial process data (ticket fields, `sla_duration`, …)
-    business_key: str  # e.g. the ticket code; passed to every activity
 
 
 @dataclass
@@ -72,6 +63,20 @@ class HumanTask:
     lane: str | None  # the BPMN lane name = the role that may complete the task
     candidate_unit: str | None = None  # org-unit path from the `candidate_unit` property
     form_schema: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunProcessInput:
+    process_id: str  # the <bpmn:process id> to run
+    bpmn_xml: str  # the deployed diagram, pinned by…
+    bpmn_sha256: str  # …the sha256 of its UTF-8 bytes (checked when the workflow starts)
+    data: dict[str, Any]  # initial process data (ticket fields, `sla_duration`, …)
+    business_key: str  # e.g. the ticket code; passed to every activity
+    # Carried by continue-as-new: the engine state (`ProcessRunner.dump()`, without the
+    # definition, which is re-attached by hash) and the tasks open in the inbox at that point.
+    snapshot: dict[str, Any] | None = None
+    inbox: list[HumanTask] = field(default_factory=list)
+    continue_as_new_after: int = 500  # updates per run before continuing as new (Temporal allows 2,000)
 
 
 @dataclass
@@ -116,9 +121,20 @@ class RetryIncidentInput:
 
 
 @dataclass
-class EngineCheckpointInput:
-    digest: str  # the engine state digest at this point of the run
-    digest_version: int = 1  # what the digest covers (workflows.engine.DIGEST_VERSION)
+class SyncStepInput:
+    business_key: str
+    digest: str  # the engine state digest after this step
+    digest_version: int  # what the digest covers (workflows.engine.DIGEST_VERSION)
+    closes: list[CloseHumanTaskInput] = field(default_factory=list)  # written before the opens
+    opens: list[OpenHumanTaskInput] = field(default_factory=list)
+
+
+@dataclass
+class SyncStepResult:
+    """The echo of the digest: on replay the recorded one comes back and is compared."""
+
+    digest: str
+    digest_version: int
 
 
 @dataclass

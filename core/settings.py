@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Ticket life cycle
     workflow_id_prefix: str = Field(default="ticket-", pattern=r"^[a-z0-9\-]{1,32}$",
                                     description="Temporal workflow id = prefix + ticket code")
+    workflow_sandbox: bool = Field(
+        default=False, description="run workflows in Temporal's sandbox (catches non-determinism at run time, ~15% "
+                                   "more CPU); replays (CI, `hotline replay`) always use the sandbox")
+    workflow_cache_size: int = Field(default=2000, ge=10, le=100000,
+                                     description="tickets kept in worker memory between steps (others are replayed)")
     default_sla_hours: int = Field(default=72, ge=1, le=8760, description="when a field has no SLA of its own")
     sla_override_seconds: int | None = Field(default=None, ge=1, le=86400,
                                              description="tests and demos only: every ticket's SLA in seconds")

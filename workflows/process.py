@@ -1,29 +1,36 @@
 """BpmnProcess: one BPMN process (a ticket's life cycle) run by the engine inside a durable
 Temporal workflow.
 
-The loop: step the engine until it waits; checkpoint its state digest; write newly opened
-user tasks to the inbox (`open_human_task`, exactly once per Spiff task id) and close the ones
-a boundary event took away; run pending service calls as the activities their operators name;
-then wait for an update (a task completed, a message) or the next timer deadline.
+The loop: step the engine until it waits; sync the step (`sync_process_step`, one local
+activity: the inbox changes — tasks closed, tasks opened, each exactly once per Spiff task id —
+in one transaction, and the state digest checkpoint); run pending service calls as the local
+activities their operators name; then wait for an update (a task completed, a message) or the
+next timer deadline.
+
+Cost per step is what the throughput of the whole platform turns on (docs/benchmarks.md): one
+workflow task per update, one local activity per step that changes the inbox or the state
+before a wait, operators as local activities (short, idempotent database or gateway calls) —
+no activity-task round trips through the server.
 
 Checkpoints: Temporal's replay catches changed activity/timer commands but not changed scripts,
-conditions or data. After every step that changed the engine state, the workflow passes the
-state digest through the `engine_checkpoint` local activity (an echo). On replay the recorded
-echo comes back and is compared with the digest the replayed engine computes *before* any other
-command is issued, so a history that no longer matches its diagram or engine fails with a clear
-"state digest" error at the exact step (one MarkerRecorded event per step).
+conditions or data. Each sync passes the state digest through the local activity, which echoes
+it. On replay the recorded echo comes back and is compared with the digest the replayed engine
+computes before any later command is issued, so a history that no longer matches its diagram
+or engine fails with a clear "state digest" error at that step.
 
-Follow-ups: continue-as-new before the history limits (2,000 updates per run, ~4,096 events):
-carry `ProcessRunner.dump()` plus the inbox map in the input; the engine already re-attaches the
-definition by hash. Incidents raised by the diagram itself (a script or expression failing on
-this ticket's data) need a data fix or a diagram migration: only failed service calls retry.
+Continue-as-new: after `continue_as_new_after` updates, or when Temporal suggests it (history
+size), the run continues as new at a quiet point, carrying `ProcessRunner.dump()` and the open
+inbox tasks; the engine re-attaches the pinned definition by hash. Incidents raised by the
+diagram itself (a script or expression failing on this ticket's data) need a data fix or a
+diagram migration: only failed service calls and inbox writes retry.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
-from temporalio import activity, workflow
+from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -38,17 +45,13 @@ INBOX_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interva
 # Operators are short database or gateway calls; a worker killed mid-call is retried after this.
 SERVICE_TIMEOUT = timedelta(seconds=15)
 SERVICE_DEFAULT_ATTEMPTS = 10
-CHECKPOINT_TIMEOUT = timedelta(seconds=10)
+# A failed local activity reaches the workflow as ActivityError, or as the activity's own
+# ApplicationError when it refused for good (non-retryable).
+LOCAL_ACTIVITY_FAILURES = (ActivityError, ApplicationError)
 
 
-@activity.defn(name=et.ENGINE_CHECKPOINT_ACTIVITY)
-async def engine_checkpoint(input: et.EngineCheckpointInput) -> et.EngineCheckpointInput:
-    """Echo: records the digest in history (as a local-activity marker) for replay to compare."""
-    return input
-
-
-# The activities every worker running BpmnProcess registers besides the operators'.
-PROCESS_ACTIVITIES = [engine_checkpoint]
+def _cause(exc: Exception) -> Exception:
+    return exc.cause or exc if isinstance(exc, ActivityError) else exc
 
 
 def refused(error: engine.TaskRefused) -> ApplicationError:
@@ -70,17 +73,23 @@ class BpmnProcessWorkflow:
         self._input = input
         self._runner: engine.ProcessRunner | None = None
         self._startup_error = ""
-        self._inbox: dict[str, et.HumanTask] = {}  # open in the inbox (open_human_task done)
+        self._inbox: dict[str, et.HumanTask] = {task.task_id: task for task in input.inbox}  # open in the inbox
+        self._closing: dict[str, et.CloseHumanTaskInput] = {}  # completed by an update, not yet written
         self._incident: et.EngineIncidentInfo | None = None
         self._failed_calls: set[str] = set()  # service tasks whose retries are spent
+        self._sync_failed = False  # the inbox refused a write: wait for `retry_incident`
         self._last_digest: str | None = None
         self._wake = False
+        self._updates = 0  # accepted in this run (continue-as-new)
         try:
             spec = engine.parse_bpmn(input.bpmn_xml.encode("utf-8"), input.process_id)
             if spec.sha256 != input.bpmn_sha256:
                 raise engine.BpmnInvalid(f"the diagram's sha256 is {spec.sha256}, not the pinned {input.bpmn_sha256}")
             clock = engine.EngineClock(uuid4=workflow.uuid4, now=workflow.now)
-            self._runner = engine.ProcessRunner.start(spec, input.data, clock=clock)
+            if input.snapshot is not None:
+                self._runner = engine.ProcessRunner.restore(spec, input.snapshot, clock=clock)
+            else:
+                self._runner = engine.ProcessRunner.start(spec, input.data, clock=clock)
         except engine.BpmnInvalid as exc:
             self._startup_error = str(exc)
 
@@ -89,12 +98,21 @@ class BpmnProcessWorkflow:
         runner = self._running()
         self._step()
         while True:
-            await self._checkpoint()
-            await self._sync_inbox()
+            if not await self._sync(before_calls=bool(self._pending_calls())):
+                await self._wait_for_input()  # until `retry_incident`
+                continue
             if await self._run_service_calls():
                 continue
             if runner.completed:
                 break
+            if self._should_continue_as_new():
+                # Only at a quiet point: every update handler has returned (each waits for its
+                # task's close to be synced, so a new one may need another sync first).
+                await workflow.wait_condition(lambda: workflow.all_handlers_finished() or bool(self._closing))
+                if not self._closing and not self._wake:
+                    workflow.continue_as_new(dataclasses.replace(
+                        input, snapshot=runner.dump(), inbox=list(self._inbox.values())))
+                continue
             await self._wait_for_input()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return et.ProcessResult(data=runner.result_data(), state_digest=runner.digest())
@@ -116,53 +134,68 @@ class BpmnProcessWorkflow:
         workflow.logger.warning("engine incident in %s: %s", self._input.business_key, exc)
         self._incident = et.EngineIncidentInfo(message=exc.detail, bpmn_id=exc.bpmn_id, task_id=exc.task_id)
 
-    async def _checkpoint(self) -> None:
-        digest = self._running().digest()
-        if digest == self._last_digest:
-            return
-        recorded = await workflow.execute_local_activity(
-            et.ENGINE_CHECKPOINT_ACTIVITY, et.EngineCheckpointInput(digest, engine.DIGEST_VERSION),
-            result_type=et.EngineCheckpointInput, start_to_close_timeout=CHECKPOINT_TIMEOUT)
+    def _should_continue_as_new(self) -> bool:
+        if self._incident is not None:
+            return False
+        return self._updates >= self._input.continue_as_new_after or workflow.info().is_continue_as_new_suggested()
+
+    async def _sync(self, before_calls: bool) -> bool:
+        """Write the inbox changes of the last step(s) and checkpoint the state digest, in one
+        local activity. With service calls about to run, a step that changed nothing in the
+        inbox is not synced (the next sync checkpoints it). False when the inbox refused."""
+        if self._sync_failed:
+            return False
+        runner = self._running()
+        open_now = runner.open_user_tasks()
+        open_ids = {task.task_id for task in open_now}
+        closes = list(self._closing.values()) + [
+            et.CloseHumanTaskInput(business_key=self._input.business_key, task_id=task_id, actor_username="",
+                                   outcome=et.TASK_CANCELLED)
+            for task_id in self._inbox if task_id not in open_ids]  # a boundary event took them away
+        opens = [task for task in open_now if task.task_id not in self._inbox]
+        digest = runner.digest()
+        if not closes and not opens and (before_calls or digest == self._last_digest):
+            return True
+        try:
+            recorded = await workflow.execute_local_activity(
+                et.SYNC_STEP_ACTIVITY,
+                et.SyncStepInput(
+                    business_key=self._input.business_key, digest=digest, digest_version=engine.DIGEST_VERSION,
+                    closes=closes,
+                    opens=[et.OpenHumanTaskInput(business_key=self._input.business_key, task_id=task.task_id,
+                                                 bpmn_id=task.bpmn_id, name=task.name, lane=task.lane,
+                                                 candidate_unit=task.candidate_unit, form_schema=task.form_schema,
+                                                 process_sha256=self._input.bpmn_sha256) for task in opens]),
+                result_type=et.SyncStepResult, start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY)
+        except LOCAL_ACTIVITY_FAILURES as exc:
+            # Retries are unlimited, so only a non-retryable refusal gets here.
+            self._sync_failed = True
+            self._incident = et.EngineIncidentInfo(message=f"the inbox refused a write: {_cause(exc)}",
+                                                   retryable=True)
+            return False
         if recorded.digest_version == engine.DIGEST_VERSION and recorded.digest != digest:
             raise workflow.NondeterminismError(
                 f"state digest mismatch: the history recorded engine state {recorded.digest}, replay computed "
                 f"{digest} (diagram {self._input.bpmn_sha256}); the diagram or the engine changed under this run")
         self._last_digest = digest
+        for close in closes:
+            self._inbox.pop(close.task_id, None)
+            self._closing.pop(close.task_id, None)
+        for task in opens:
+            self._inbox[task.task_id] = task
+        return True
 
-    async def _sync_inbox(self) -> None:
-        """Close the inbox tasks the process left without a completion (an interrupting
-        boundary event, …), then open the new user tasks, each exactly once."""
-        open_now = self._running().open_user_tasks()
-        still_open = {task.task_id for task in open_now}
-        for task_id in [task_id for task_id in self._inbox if task_id not in still_open]:
-            del self._inbox[task_id]
-            await workflow.execute_local_activity(
-                et.CLOSE_HUMAN_TASK_ACTIVITY,
-                et.CloseHumanTaskInput(business_key=self._input.business_key, task_id=task_id, actor_username="",
-                                       outcome=et.TASK_CANCELLED),
-                start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY)
-        for task in open_now:
-            if task.task_id not in self._inbox and task.task_id in self._running_task_ids():
-                await workflow.execute_local_activity(
-                    et.OPEN_HUMAN_TASK_ACTIVITY,
-                    et.OpenHumanTaskInput(business_key=self._input.business_key, task_id=task.task_id,
-                                          bpmn_id=task.bpmn_id, name=task.name, lane=task.lane,
-                                          candidate_unit=task.candidate_unit, form_schema=task.form_schema,
-                                          process_sha256=self._input.bpmn_sha256),
-                    start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY)
-                self._inbox[task.task_id] = task
-
-    def _running_task_ids(self) -> set[str]:
-        return {task.task_id for task in self._running().open_user_tasks()}
+    def _pending_calls(self) -> list[engine.PendingServiceCall]:
+        return [call for call in self._running().pending_service_calls() if call.task_id not in self._failed_calls]
 
     async def _run_service_calls(self) -> bool:
         """Run every pending service call (concurrently); True when results were written."""
         runner = self._running()
-        calls = [call for call in runner.pending_service_calls() if call.task_id not in self._failed_calls]
+        calls = self._pending_calls()
         if not calls:
             return False
         handles = [
-            (call, workflow.start_activity(
+            (call, workflow.start_local_activity(
                 call.operator,
                 et.ServiceCallInput(business_key=self._input.business_key, task_id=call.task_id,
                                     operator=call.operator, params=call.params),
@@ -173,11 +206,11 @@ class BpmnProcessWorkflow:
         for call, handle in handles:
             try:
                 result = await handle
-            except ActivityError as exc:
+            except LOCAL_ACTIVITY_FAILURES as exc:
                 # Retries are spent: an incident, until someone asks for a retry.
                 self._failed_calls.add(call.task_id)
                 self._incident = et.EngineIncidentInfo(
-                    message=f"service call {call.operator} failed: {exc.cause or exc}", bpmn_id=call.bpmn_id,
+                    message=f"service call {call.operator} failed: {_cause(exc)}", bpmn_id=call.bpmn_id,
                     task_id=call.task_id, retryable=True)
                 continue
             try:
@@ -218,14 +251,17 @@ class BpmnProcessWorkflow:
 
     @workflow.update(name=et.COMPLETE_TASK_UPDATE)
     async def complete_task(self, input: et.CompleteTaskInput) -> et.ProcessState:
-        """Complete a user task, step the engine, close the task in the inbox; returns the state
-        after the step. Tasks the step opened show in `open_tasks` once `open_human_task` has
-        written them (the main loop does that next): read the inbox or the `state` query."""
+        """Complete a user task and step the engine; returns once the inbox shows the task
+        closed and the tasks the step opened (the main loop's next sync writes both)."""
         # Validators do not run on replay, and two updates can pass theirs in one activation:
         # check again. Everything up to the first await is atomic, so the first handler to get
         # here takes the task, and no timer can fire between the check and the completion.
         self._refuse_completion(input)
         task = self._inbox.pop(input.task_id)
+        self._closing[input.task_id] = et.CloseHumanTaskInput(
+            business_key=self._input.business_key, task_id=input.task_id, actor_username=input.actor_username,
+            data=input.data)
+        self._updates += 1
         runner = self._running()
         try:
             # Every field the form declares is set (None when left empty), so the diagram never
@@ -236,17 +272,7 @@ class BpmnProcessWorkflow:
         except engine.EngineIncident as exc:
             self._record_incident(exc)
         self._wake = True
-        try:
-            await workflow.execute_local_activity(
-                et.CLOSE_HUMAN_TASK_ACTIVITY,
-                et.CloseHumanTaskInput(business_key=self._input.business_key, task_id=input.task_id,
-                                       actor_username=input.actor_username, data=input.data),
-                start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY)
-        except ActivityError as exc:
-            # Retries are unlimited, so only a non-retryable refusal gets here; the completion
-            # itself stands.
-            self._incident = et.EngineIncidentInfo(message=f"the inbox refused to close task {input.task_id}: "
-                                                           f"{exc.cause or exc}", task_id=input.task_id)
+        await workflow.wait_condition(lambda: input.task_id not in self._closing)
         return self.state()
 
     @complete_task.validator
@@ -261,6 +287,7 @@ class BpmnProcessWorkflow:
     @workflow.update(name=et.DELIVER_MESSAGE_UPDATE)
     def deliver_message(self, input: et.DeliverMessageInput) -> et.ProcessState:
         self._refuse_message(input)
+        self._updates += 1
         try:
             self._running().deliver_message(input.name, input.data)
             self._running().step()
@@ -289,6 +316,7 @@ class BpmnProcessWorkflow:
         self._refuse_retry(input)
         workflow.logger.info("%s retries the incident of %s", input.actor_username, self._input.business_key)
         self._failed_calls.clear()
+        self._sync_failed = False
         self._incident = None
         self._wake = True
         return self.state()

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from activities.inbox import InboxActivities
 from core.db import make_async_engine, make_sessionmaker, unit_of_work
-from core.engine_types import CloseHumanTaskInput, OpenHumanTaskInput
+from core.engine_types import CloseHumanTaskInput, OpenHumanTaskInput, SyncStepInput
 from core.models import InAppNotification, OrgUnit
 from core.models.tickets import TicketCreate
 from core.services.actor import system_actor
@@ -45,11 +45,21 @@ def open_input(code: str, path: str, task_id: str = "spiff-task-1") -> OpenHuman
                               lane="officer", candidate_unit=path, form_schema=FORM, process_sha256="0" * 64)
 
 
+async def engine_opens(acts: InboxActivities, task: OpenHumanTaskInput) -> None:
+    """The engine's step that opened `task`, as the workflow's sync activity writes it."""
+    echo = await acts.sync_process_step(SyncStepInput(task.business_key, "d" * 64, 1, opens=[task]))
+    assert echo.digest == "d" * 64
+
+
+async def engine_closes(acts: InboxActivities, close: CloseHumanTaskInput) -> None:
+    await acts.sync_process_step(SyncStepInput(close.business_key, "e" * 64, 1, closes=[close]))
+
+
 async def test_a_task_reaches_the_units_officers_once(client, acts, ticket_code) -> None:
     path = await unit_path(acts, "P.TRANBIEN")
     # given the engine opens the same task twice (a retried activity)
-    await acts.open_human_task(open_input(ticket_code, path))
-    await acts.open_human_task(open_input(ticket_code, path))
+    await engine_opens(acts, open_input(ticket_code, path))
+    await engine_opens(acts, open_input(ticket_code, path))
     # then the unit's officer sees it once, with its form, and is notified once
     officer = await login(client, "cv.tranbien")
     listed = (await client.get("/api/v1/inbox", headers=officer)).json()
@@ -71,7 +81,7 @@ async def test_a_task_reaches_the_units_officers_once(client, acts, ticket_code)
 
 async def test_two_people_claiming_one_task_exactly_one_wins(client, acts, ticket_code) -> None:
     path = await unit_path(acts, "P.TRANBIEN")
-    await acts.open_human_task(open_input(ticket_code, path))
+    await engine_opens(acts, open_input(ticket_code, path))
     admin = await login(client, "admin")
     units = (await client.get("/api/v1/org-units", headers=admin)).json()
     groups = (await client.get("/api/v1/groups", headers=admin)).json()
@@ -97,11 +107,11 @@ async def test_two_people_claiming_one_task_exactly_one_wins(client, acts, ticke
 
 async def test_closing_a_task_takes_it_out_once_with_who_and_what(client, acts, ticket_code) -> None:
     path = await unit_path(acts, "P.TRANBIEN")
-    await acts.open_human_task(open_input(ticket_code, path))
+    await engine_opens(acts, open_input(ticket_code, path))
     done = CloseHumanTaskInput(business_key=ticket_code, task_id="spiff-task-1", actor_username="cv.tranbien",
                                data={"result": "Đã dọn cây đổ", "note": "Phối hợp đội cây xanh"})
-    await acts.close_human_task(done)
-    await acts.close_human_task(done)
+    await engine_closes(acts, done)
+    await engine_closes(acts, done)
     officer = await login(client, "cv.tranbien")
     assert (await client.get("/api/v1/inbox", headers=officer)).json()["total"] == 0
     desk = await login(client, "dieuphoi")

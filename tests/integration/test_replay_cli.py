@@ -137,7 +137,7 @@ async def test_ticket_histories_replay_and_a_changed_gateway_condition_fails_on_
 
     # then every one replays, the open one up to where it waits
     assert [(o.workflow_id, o.ok, o.error) for o in outcomes] == [(wf, True, None) for wf in workflow_ids]
-    assert all(o.events > 10 for o in outcomes), outcomes
+    assert all(o.events > 5 for o in outcomes), outcomes  # started, one workflow task, markers at least
     assert outcomes[0].events == len((await first_handle.fetch_history()).events)
 
     # when a workflow has no history on the server, then it is a failure of its own, the others still replay

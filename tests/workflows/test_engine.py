@@ -32,10 +32,9 @@ from temporalio.worker import Replayer, Worker
 
 from core.engine_types import (
     BPMN_PROCESS_WORKFLOW,
-    CLOSE_HUMAN_TASK_ACTIVITY,
     COMPLETE_TASK_UPDATE,
     DELIVER_MESSAGE_UPDATE,
-    OPEN_HUMAN_TASK_ACTIVITY,
+    SYNC_STEP_ACTIVITY,
     RETRY_INCIDENT_UPDATE,
     STATE_QUERY,
     TASK_CANCELLED,
@@ -50,9 +49,11 @@ from core.engine_types import (
     RetryIncidentInput,
     RunProcessInput,
     ServiceCallInput,
+    SyncStepInput,
+    SyncStepResult,
 )
 from workflows.engine import EngineClock, ProcessRunner, parse_bpmn, sha256_of, workflow_runner
-from workflows.process import PROCESS_ACTIVITIES, BpmnProcessWorkflow
+from workflows.process import BpmnProcessWorkflow
 
 T = TypeVar("T")
 
@@ -92,13 +93,12 @@ class Recorder:
     refuse_once: set[str] = field(default_factory=set)  # operators that fail for good the first time
 
     def activities(self) -> list[Callable[..., Any]]:
-        @activity.defn(name=OPEN_HUMAN_TASK_ACTIVITY)
-        async def open_human_task(input: OpenHumanTaskInput) -> None:
-            self.opened.append(input)
-
-        @activity.defn(name=CLOSE_HUMAN_TASK_ACTIVITY)
-        async def close_human_task(input: CloseHumanTaskInput) -> None:
-            self.closed.append(input)
+        @activity.defn(name=SYNC_STEP_ACTIVITY)
+        async def sync_process_step(input: SyncStepInput) -> SyncStepResult:
+            # Like the real one: a retried step writes nothing twice.
+            self.closed += [c for c in input.closes if c.task_id not in {d.task_id for d in self.closed}]
+            self.opened += [o for o in input.opens if o.task_id not in {p.task_id for p in self.opened}]
+            return SyncStepResult(input.digest, input.digest_version)
 
         def operator(name: str) -> Callable[..., Any]:
             @activity.defn(name=name)
@@ -111,7 +111,7 @@ class Recorder:
 
             return call
 
-        return [open_human_task, close_human_task, *(operator(name) for name in SERVICE_RESULTS), *PROCESS_ACTIVITIES]
+        return [sync_process_step, *(operator(name) for name in SERVICE_RESULTS)]
 
     def operators_called(self) -> list[str]:
         return [call.operator for call in self.calls]
@@ -152,6 +152,9 @@ async def wait_until(handle: WorkflowHandle, found: Callable[[ProcessState], T |
         result = found(current)
         if result:
             return result
+        if time.monotonic() >= deadline:
+            async for event in handle.fetch_history_events():
+                print("EVENT", event.event_id, event.WhichOneof("attributes"), str(event)[-300:].replace("\n"," "))
         assert time.monotonic() < deadline, f"timed out; state: {current}"
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.2)
