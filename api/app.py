@@ -16,8 +16,9 @@ from api.auth_cache import AuthCache
 from api.authz_store import load_authorizer
 from api.errors import install_error_handlers
 from api.middleware import RequestIdMiddleware
-from api.routers import access, audit, auth, catalog, health, inbox, me, notifications, org_units, tickets, users
+from api.routers import access, attachments, audit, auth, catalog, health, inbox, me, notifications, org_units, tickets, users
 from api.services import AppServices
+from core.attachment_store import FileAttachmentStore
 from core.db import make_async_engine, make_sessionmaker, make_sync_engine
 from core.ports import ConsoleNotifier
 from core.settings import Settings
@@ -46,7 +47,8 @@ def build_services(settings: Settings) -> AppServices:
     notifier = ConsoleNotifier(show_sensitive=not settings.is_production)
     return AppServices(settings=settings, engine=engine, sessions=make_sessionmaker(engine), authorizer=authorizer,
                        notifier=notifier, auth_cache=AuthCache(settings.auth_cache_seconds),
-                       extra={"sync_engine": sync_engine})
+                       extra={"sync_engine": sync_engine,
+                              attachments.STORE_KEY: FileAttachmentStore(settings.attachments_dir)})
 
 
 WorkerRunner = Callable[[AppServices], Awaitable[None]]
@@ -88,7 +90,7 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
     install_error_handlers(app)
     for router in (health.router, auth.router, me.router, users.router, org_units.router, access.roles, access.menus,
                    access.groups, catalog.areas, catalog.fields, audit.router, tickets.router, inbox.router,
-                   notifications.router, *extra_routers):
+                   notifications.router, attachments.router, *extra_routers):
         app.include_router(router)
     for path, asgi in static_mounts:
         app.mount(path, asgi)

@@ -94,6 +94,37 @@ class InUse(HotlineError):
         super().__init__(what=what, **kw)
 
 
+class PayloadTooLarge(HotlineError):
+    status_code = 413
+    error_id = "payload_too_large"
+    message = "The file is too large: at most {limit}."
+
+    @classmethod
+    def for_limit(cls, max_bytes: int) -> PayloadTooLarge:
+        return cls(limit=human_size(max_bytes))
+
+
+class UnsupportedFileType(HotlineError):
+    status_code = 422
+    error_id = "unsupported_file_type"
+    message = ("This kind of file is not accepted. Attach a photo (JPEG, PNG, WebP), a PDF document, "
+               "an audio recording (MP3, WAV, M4A) or an MP4 video.")
+
+
+class TooManyAttachments(HotlineError):
+    status_code = 409
+    error_id = "too_many_attachments"
+    message = "A ticket can have at most {limit} attachments."
+
+
+def human_size(size: int) -> str:
+    """1048576 -> '1 MB' (binary units, as people read file sizes)."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} B"
+
+
 class TooManyRequests(HotlineError):
     status_code = 429
     error_id = "too_many_requests"

@@ -4,6 +4,7 @@ the development default of the notification gateway."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,3 +46,28 @@ class ConsoleNotifier:
         log.warning("console notification to %s: %s — %s", message.phone or message.email or message.recipient_user_id,
                     message.subject, body)
         return message.key
+
+
+class AttachmentWriter(Protocol):
+    """One upload being received: bytes go to a staging area until `keep` or `discard`."""
+
+    async def write(self, chunk: bytes) -> None: ...
+
+    async def keep(self, sha256: str) -> str:
+        """Store the bytes under their checksum (same bytes are stored once) atomically; return
+        the storage key. The caller computed `sha256` over exactly the bytes written."""
+        ...
+
+    async def discard(self) -> None:
+        """Drop the staged bytes; a no-op after `keep` or a previous `discard`."""
+        ...
+
+
+class AttachmentStore(Protocol):
+    """Content-addressed storage of ticket attachments."""
+
+    async def writer(self) -> AttachmentWriter: ...
+
+    async def open(self, key: str) -> AsyncIterator[bytes]:
+        """The stored bytes in chunks; raises LookupError (before any chunk) when absent."""
+        ...

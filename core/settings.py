@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     sla_extra_holidays: list[date] = Field(default_factory=list,
                                            description="days off beyond core/data/holidays_vn.json (JSON list of dates)")
 
+    # Ticket attachments (photos, PDFs, short recordings), stored under data_dir/attachments
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024,
+                                      description="largest accepted file, checked while it streams in")
+    attachment_max_per_ticket: int = Field(default=10, ge=1, le=1000)
+
     # Data
     area_scheme: AreaScheme = AreaScheme.y2025
     province_code: str = "75"  # Đồng Nai
@@ -120,6 +125,10 @@ class Settings(BaseSettings):
     @cached_property
     def search_dir(self) -> Path:
         return self.data_dir / "search"
+
+    @cached_property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
 
     @cached_property
     def uploads_dir(self) -> Path:

@@ -14,6 +14,7 @@ from core.models.access import (  # noqa: E402
     RoleMenu,
     UserGroup,
 )
+from core.models.attachments import TicketAttachment  # noqa: E402
 from core.models.audit import AuditLog  # noqa: E402
 from core.models.auth import AuthSession, PasswordReset, SessionKind  # noqa: E402
 from core.models.casbin import CasbinRule  # noqa: E402
@@ -45,6 +46,7 @@ __all__ = [
     "InAppNotification",
     "Ticket",
     "TicketCounter",
+    "TicketAttachment",
     "TicketEvent",
     "TicketStatus",
     "AreaLevel",

@@ -120,10 +120,16 @@ def _scoped(stmt, actor: Actor):  # noqa: ANN001, ANN202
     return stmt if visible is None else stmt.where(col(Ticket.current_unit_id).in_(visible))
 
 
-async def get_ticket(session: AsyncSession, actor: Actor, code: str, can_see_pii: bool) -> TicketPublic:
+async def find_ticket(session: AsyncSession, actor: Actor, code: str) -> Ticket:
+    """The ticket with this code if the actor's scope reaches it; another unit's is NotFound."""
     ticket = (await session.exec(_scoped(select(Ticket).where(Ticket.code == code), actor))).first()
     if ticket is None:
         raise NotFound("Ticket")
+    return ticket
+
+
+async def get_ticket(session: AsyncSession, actor: Actor, code: str, can_see_pii: bool) -> TicketPublic:
+    ticket = await find_ticket(session, actor, code)
     if can_see_pii and (ticket.citizen_phone or ticket.citizen_id_number):
         await audit.record(session, actor, "pii.read", "ticket", ticket.code)
     return to_public(ticket, can_see_pii)
@@ -151,9 +157,7 @@ async def list_tickets(session: AsyncSession, actor: Actor, page: Page, can_see_
 async def progress(session: AsyncSession, actor: Actor, code: str) -> tuple[list[TicketEventPublic], list[TicketEventNode]]:
     """The processing history (CRM-04) as a list (time order) and as a tree (each step under
     the dispatch or assignment it belongs to)."""
-    ticket = (await session.exec(_scoped(select(Ticket).where(Ticket.code == code), actor))).first()
-    if ticket is None:
-        raise NotFound("Ticket")
+    ticket = await find_ticket(session, actor, code)
     events = (await session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                                  .order_by(col(TicketEvent.at), col(TicketEvent.id)))).all()
     flat = [TicketEventPublic.model_validate(e) for e in events]
