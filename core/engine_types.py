@@ -72,9 +72,11 @@ class RunProcessInput:
     bpmn_sha256: str  # …the sha256 of its UTF-8 bytes (checked when the workflow starts)
     data: dict[str, Any]  # initial process data (ticket fields, `sla_duration`, …)
     business_key: str  # e.g. the ticket code; passed to every activity
-    # Carried by continue-as-new: the engine state (`ProcessRunner.dump()`, without the
-    # definition, which is re-attached by hash) and the tasks open in the inbox at that point.
-    snapshot: dict[str, Any] | None = None
+    # Carried by continue-as-new: the engine state (`ProcessRunner.dump()` as JSON text, without
+    # the definition, which is re-attached by hash) and the tasks open in the inbox at that point.
+    # Text, not a dict: Spiff rebuilds task data in the order the tasks were dumped, and
+    # Temporal's JSON converter sorts keys.
+    snapshot: str | None = None
     inbox: list[HumanTask] = field(default_factory=list)
     continue_as_new_after: int = 500  # updates per run before continuing as new (Temporal allows 2,000)
 

@@ -60,8 +60,10 @@ def database_url(pg_server: EmbeddedPostgres, template_url: str) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    # The sandbox catches non-determinism while tests run; `hotline worker` in the worker-crash
+    # test runs the production default (unsandboxed).
     return Settings(env="test", database_url=database_url, data_dir=tmp_path / "data", temporal_address=None,
-                    log_json=False)
+                    log_json=False, workflow_sandbox=True)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ diagram migration: only failed service calls and inbox writes retry.
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import timedelta
 
 from temporalio import workflow
@@ -87,10 +88,10 @@ class BpmnProcessWorkflow:
                 raise engine.BpmnInvalid(f"the diagram's sha256 is {spec.sha256}, not the pinned {input.bpmn_sha256}")
             clock = engine.EngineClock(uuid4=workflow.uuid4, now=workflow.now)
             if input.snapshot is not None:
-                self._runner = engine.ProcessRunner.restore(spec, input.snapshot, clock=clock)
+                self._runner = engine.ProcessRunner.restore(spec, json.loads(input.snapshot), clock=clock)
             else:
                 self._runner = engine.ProcessRunner.start(spec, input.data, clock=clock)
-        except engine.BpmnInvalid as exc:
+        except (engine.BpmnInvalid, engine.EngineIncident) as exc:
             self._startup_error = str(exc)
 
     @workflow.run
@@ -111,7 +112,8 @@ class BpmnProcessWorkflow:
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() or bool(self._closing))
                 if not self._closing and not self._wake:
                     workflow.continue_as_new(dataclasses.replace(
-                        input, snapshot=runner.dump(), inbox=list(self._inbox.values())))
+                        input, snapshot=json.dumps(runner.dump(), separators=(",", ":")),
+                        inbox=list(self._inbox.values())))
                 continue
             await self._wait_for_input()
         await workflow.wait_condition(workflow.all_handlers_finished)

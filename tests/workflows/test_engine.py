@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -194,6 +194,37 @@ async def update_events(handle: WorkflowHandle) -> list[str]:
 
 
 # -- the happy path and the loop ------------------------------------------------------------
+
+
+async def test_a_long_process_continues_as_new_and_ends_as_if_it_had_not(
+        wf_env: WorkflowEnvironment, wf_task_queue: str) -> None:
+    # given a process that continues as new after every update (the product waits for 500)
+    recorder = Recorder()
+    process = replace(a_process(), continue_as_new_after=1)
+    async with engine_worker(wf_env.client, wf_task_queue, recorder):
+        handle = await start(wf_env.client, wf_task_queue, process)
+
+        # when it goes through a rejection and an approval, each task in a later run than the last
+        review = await work_through_to_review(handle)
+        await complete(handle, review, MANAGER, decision="reject", note="Chưa đạt")
+        await complete(handle, await open_task(handle, "resolve"), OFFICER, resolution="Đã thay cả chóa đèn")
+        await complete(handle, await open_task(handle, "review", not_id=review.task_id), MANAGER, decision="approve")
+        result = await within_deadline(handle.result())
+        latest = wf_env.client.get_workflow_handle(handle.id)
+        last_run = await latest.describe()
+
+    # then the process ran in several runs and ended with the data a single run has
+    assert last_run.run_id != handle.first_execution_run_id
+    assert result.data["rework_count"] == 1 and result.data["notification"] == {"sent": True}
+    # and the inbox saw every task opened once and closed once, across the runs
+    assert [t.bpmn_id for t in recorder.opened] == ["assign", "resolve", "review", "resolve", "review"]
+    assert sorted(c.task_id for c in recorder.closed) == sorted(t.task_id for t in recorder.opened)
+    assert {c.outcome for c in recorder.closed} == {TASK_COMPLETED}
+    # and the last run (which began from a snapshot) replays in the sandbox
+    replayed = await Replayer(workflows=[BpmnProcessWorkflow], workflow_runner=workflow_runner()).replay_workflow(
+        await latest.fetch_history(), raise_on_replay_failure=False)
+    assert replayed.replay_failure is None, repr(replayed.replay_failure)
+
 
 
 async def test_a_ticket_goes_from_assignment_to_an_approved_answer(
