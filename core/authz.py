@@ -76,6 +76,9 @@ DEFAULT_POLICIES: tuple[tuple[str, str, str, str], ...] = (
     ("officer", "tickets", "read", "unit"),
     ("auditor", "tickets", "read", "all"),
     *((r, "tickets", a, "own") for r in (SystemRole.citizen, SystemRole.api_client) for a in ("read", "write")),
+    # auto-dispatch rules (CRM-37): the desk runs dispatching, so coordinators maintain them
+    *(("coordinator", "dispatch_rules", a, "all") for a in ("read", "write")),
+    ("auditor", "dispatch_rules", "read", "all"),
     # the task inbox: every person who works tickets (rows are theirs or their unit's)
     *((r, "inbox", a, "own") for r in (SystemRole.coordinator, SystemRole.agent, SystemRole.unit_manager,
                                         SystemRole.officer) for a in ("read", "write")),

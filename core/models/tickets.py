@@ -242,3 +242,35 @@ class AutoDispatchRule(SQLModel, table=True):
     active: bool = True
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+
+class AutoDispatchRuleCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    field_ids: list[DbId] = Field(default_factory=list, max_length=50, description="any of these fields (or their sub-fields)")
+    area_id: DbId | None = Field(default=None, description="this area or any area under it")
+    unit_id: DbId
+    priority: int = Field(default=100, ge=0, le=10000, description="lower wins among equally specific rules")
+    active: bool = True
+
+
+class AutoDispatchRuleUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    field_ids: list[DbId] | None = Field(default=None, max_length=50)
+    area_id: DbId | None = None
+    unit_id: DbId | None = None
+    priority: int | None = Field(default=None, ge=0, le=10000)
+    active: bool | None = None
+
+
+class AutoDispatchRulePublic(SQLModel):
+    id: int
+    name: str
+    field_ids: list[int]
+    area_id: int | None
+    unit_id: int
+    priority: int
+    active: bool
+    created_at: datetime
+    updated_at: datetime

@@ -39,6 +39,12 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     ("GET", "/api/v1/inbox", {"admin", "coordinator", "agent", "unit_manager", "officer"}),
     ("POST", "/api/v1/inbox/1/claim", {"admin", "coordinator", "agent", "unit_manager", "officer"}),
     ("GET", "/api/v1/notifications", STAFF | {"citizen"}),
+    # auto-dispatch rules: the desk maintains them, auditors may read them
+    ("GET", "/api/v1/dispatch-rules", {"admin", "coordinator", "auditor"}),
+    ("GET", "/api/v1/dispatch-rules/999999", {"admin", "coordinator", "auditor"}),
+    ("POST", "/api/v1/dispatch-rules", {"admin", "coordinator"}),
+    ("PATCH", "/api/v1/dispatch-rules/999999", {"admin", "coordinator"}),
+    ("DELETE", "/api/v1/dispatch-rules/999999", {"admin", "coordinator"}),
 ]
 
 
