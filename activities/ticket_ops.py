@@ -18,8 +18,8 @@ from core.engine_types import ServiceCallInput
 from core.errors import HotlineError
 from core.i18n import translate
 from core.models.tickets import Ticket, TicketStatus
-from core.ports import Notification, Notifier
-from core.services import lifecycle
+from core.ports import Notifier
+from core.services import delivery, lifecycle
 
 OPERATORS = ("auto_dispatch", "move_ticket", "mark_overdue", "notify_unit", "notify_citizen")
 
@@ -74,6 +74,7 @@ class TicketOperations:
     async def mark_overdue(self, input: ServiceCallInput) -> dict[str, Any]:
         async with unit_of_work(self.sessions) as session:
             await lifecycle.mark_overdue(session, input.business_key, f"op:{input.task_id}")
+        await delivery.send_pending(self.sessions, self.notifier, f"op:{input.task_id}:")
         return {"overdue": True}
 
     @activity.defn(name="notify_unit")
@@ -85,17 +86,22 @@ class TicketOperations:
                                                     str(p.get("role") or "unit_manager"), str(p.get("title") or "Phản ánh mới"))
         except HotlineError as exc:
             raise _permanent(exc) from exc
+        await delivery.send_pending(self.sessions, self.notifier, f"op:{input.task_id}:")
         return {"notified": count}
 
     @activity.defn(name="notify_citizen")
     async def notify_citizen(self, input: ServiceCallInput) -> dict[str, Any]:
-        async with self.sessions() as session:
+        key = f"{input.business_key}:{input.task_id}"
+        async with unit_of_work(self.sessions) as session:
             ticket = (await session.exec(select(Ticket).where(Ticket.code == input.business_key))).first()
-        if ticket is None or not ticket.citizen_phone:
-            return {"sent": False}
-        template = CITIZEN_TEXTS.get(str(input.params.get("kind")), "{result}")
-        body = template.format(code=ticket.code, result=_text(input.params, "result") or "")
-        await self.notifier.send(Notification(key=f"{input.business_key}:{input.task_id}", recipient_user_id=None,
-                                              phone=ticket.citizen_phone, email=None, subject="Tổng đài 1022",
-                                              body=body, kind=f"citizen_{input.params.get('kind')}"))
+            if ticket is None or not ticket.citizen_phone:
+                return {"sent": False}
+            template = CITIZEN_TEXTS.get(str(input.params.get("kind")), "{result}")
+            body = template.format(code=ticket.code, result=_text(input.params, "result") or "")
+            # Recorded once, then sent once: a retried activity does not text the citizen twice.
+            await delivery.queue_message(session, key, "sms", ticket.citizen_phone, body,
+                                         f"citizen_{input.params.get('kind')}", ticket_id=ticket.id)
+        report = await delivery.send_pending(self.sessions, self.notifier, key, retry_errors=True)
+        if report.failed:
+            raise ApplicationError("the SMS gateway failed; retrying", type="delivery_failed")
         return {"sent": True}

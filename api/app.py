@@ -17,7 +17,7 @@ from api.authz_store import load_authorizer
 from api.errors import install_error_handlers
 from api.middleware import RequestIdMiddleware
 from api.routers import access, attachments, audit, auth, catalog, health, inbox, me, notifications, org_units, tickets, users
-from api.routers import dispatch_rules
+from api.routers import dispatch_rules, notification_settings
 from api.services import AppServices
 from core.attachment_store import FileAttachmentStore
 from core.db import make_async_engine, make_sessionmaker, make_sync_engine
@@ -91,7 +91,8 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
     install_error_handlers(app)
     for router in (health.router, auth.router, me.router, users.router, org_units.router, access.roles, access.menus,
                    access.groups, catalog.areas, catalog.fields, audit.router, tickets.router, inbox.router,
-                   notifications.router, attachments.router, dispatch_rules.router, *extra_routers):
+                   notifications.router, attachments.router, dispatch_rules.router, notification_settings.me,
+                   notification_settings.admin, *extra_routers):
         app.include_router(router)
     for path, asgi in static_mounts:
         app.mount(path, asgi)

@@ -19,6 +19,7 @@ from core.models.audit import AuditLog  # noqa: E402
 from core.models.auth import AuthSession, PasswordReset, SessionKind  # noqa: E402
 from core.models.casbin import CasbinRule  # noqa: E402
 from core.models.catalog import Area, AreaLevel, TicketField  # noqa: E402
+from core.models.notifications import NotificationDelivery, UserNotificationSetting  # noqa: E402
 from core.models.org import OrgUnit, OrgUnitKind  # noqa: E402
 from core.models.tickets import (  # noqa: E402
     AutoDispatchRule,
@@ -44,6 +45,7 @@ __all__ = [
     "HumanTask",
     "HumanTaskStatus",
     "InAppNotification",
+    "NotificationDelivery",
     "Ticket",
     "TicketCounter",
     "TicketAttachment",
@@ -65,5 +67,6 @@ __all__ = [
     "SessionKind",
     "User",
     "UserGroup",
+    "UserNotificationSetting",
     "metadata",
 ]

@@ -15,9 +15,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.errors import Forbidden, NotFound, StaleVersion
 from core.models import OrgUnit, User
 from core.models.base import utcnow
-from core.models.tickets import HumanTask, HumanTaskStatus, InAppNotification, Ticket
+from core.models.tickets import HumanTask, HumanTaskStatus, Ticket
+from core.services import delivery
 from core.services.actor import Actor
 from core.services.crud import Page, PageResult, paged
+from core.services.notification_settings import task_event
 from core.services.tickets import record_event
 
 ACTIVE = (HumanTaskStatus.open, HumanTaskStatus.claimed)
@@ -43,9 +45,10 @@ async def _ticket(session: AsyncSession, code: str) -> Ticket:
     return ticket
 
 
-async def open_task(session: AsyncSession, task: OpenTask) -> int | None:
-    """Write the task row (once per Spiff task id), its progress event and an in-app
-    notification for each person who may take it. Returns the row id, None if it existed."""
+async def open_task(session: AsyncSession, task: OpenTask, outside: bool = False) -> int | None:
+    """Write the task row (once per Spiff task id), its progress event and a notification for
+    each person who may take it, as each chose (PERM-10): SMS / email are queued only when the
+    caller sends them (`outside`: keys `task:<spiff task id>:`). Returns the row id, None if it existed."""
     ticket = await _ticket(session, task.ticket_code)
     unit = None
     if task.candidate_unit_path:
@@ -62,9 +65,9 @@ async def open_task(session: AsyncSession, task: OpenTask) -> int | None:
         return None
     await record_event(session, ticket.id, "task_opened", f"task-open:{task.spiff_task_id}",  # type: ignore[arg-type]
                        unit_id=unit.id if unit else None, note=task.name, data={"task": task.bpmn_id, "lane": task.lane})
-    for user_id in [assignee] if assignee else await candidates(session, task.lane, unit):
-        await notify(session, user_id, "task", task.name, f"{ticket.code}: {ticket.description[:200]}", ticket.id,
-                     f"task:{task.spiff_task_id}:user:{user_id}")
+    people = [assignee] if assignee else await candidates(session, task.lane, unit)
+    await delivery.notify_users(session, people, task_event(task.lane, task.bpmn_id), "task", task.name,
+                                f"{ticket.code}: {ticket.description[:200]}", ticket, f"task:{task.spiff_task_id}", outside)
     return task_id
 
 
@@ -85,10 +88,8 @@ async def candidates(session: AsyncSession, lane: str | None, unit: OrgUnit | No
 
 async def notify(session: AsyncSession, user_id: int, kind: str, title: str, body: str | None, ticket_id: int | None,
                  dedupe_key: str) -> None:
-    table = InAppNotification.__table__  # type: ignore[attr-defined]
-    await session.exec(insert(table).values(  # type: ignore[call-overload]
-        user_id=user_id, kind=kind, title=title[:255], body=body, ticket_id=ticket_id, dedupe_key=dedupe_key[:128],
-    ).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]))
+    """An in-app notification, whatever the user's settings (use `delivery.notify_users` to honour them)."""
+    await delivery.add_in_app(session, user_id, kind, title, body, ticket_id, dedupe_key)
 
 
 async def close_task(session: AsyncSession, ticket_code: str, spiff_task_id: str, actor_username: str | None,

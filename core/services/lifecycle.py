@@ -13,9 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.errors import NotFound, ValidationFailed
 from core.models import Area, OrgUnit, TicketField, User
 from core.models.base import utcnow
+from core.models.notifications import NotificationEvent
 from core.models.tickets import AutoDispatchRule, Ticket, TicketEvent, TicketStatus
 from core.services.actor import Actor
-from core.services.inbox import candidates, notify
+from core.services.delivery import notify_users
+from core.services.inbox import candidates
 from core.services.tickets import record_event
 
 CLOSED_STATES = {TicketStatus.resolved, TicketStatus.spam, TicketStatus.closed}
@@ -108,16 +110,17 @@ async def mark_overdue(session: AsyncSession, code: str, key: str) -> None:
     session.add(ticket)
     await record_event(session, ticket.id, "overdue", key, unit_id=ticket.current_unit_id)  # type: ignore[arg-type]
     unit = await session.get(OrgUnit, ticket.current_unit_id) if ticket.current_unit_id else None
-    for user_id in await candidates(session, "unit_manager", unit) + await candidates(session, "coordinator", None):
-        await notify(session, user_id, "overdue", f"Quá hạn xử lý: {ticket.code}", ticket.description[:200], ticket.id,
-                     f"{key}:user:{user_id}")
+    people = await candidates(session, "unit_manager", unit) + await candidates(session, "coordinator", None)
+    await notify_users(session, people, NotificationEvent.ticket_overdue, "overdue", f"Quá hạn xử lý: {ticket.code}",
+                       ticket.description[:200], ticket, key)
 
 
 async def notify_unit(session: AsyncSession, code: str, key: str, unit_path: str | None, role: str, title: str) -> int:
+    """Tell the unit's people of `role` that a ticket reached them, as each chose (PERM-10): the
+    SMS / email are queued under `key` for `delivery.send_pending` after the commit."""
     ticket = await _ticket(session, code)
     unit = await unit_by_path(session, unit_path)
     users = await candidates(session, role, unit)
-    for user_id in users:
-        await notify(session, user_id, "ticket", title, f"{ticket.code}: {ticket.description[:200]}", ticket.id,
-                     f"{key}:user:{user_id}")
+    await notify_users(session, users, NotificationEvent.ticket_received, "ticket", title,
+                       f"{ticket.code}: {ticket.description[:200]}", ticket, key)
     return len(users)

@@ -45,6 +45,11 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     ("POST", "/api/v1/dispatch-rules", {"admin", "coordinator"}),
     ("PATCH", "/api/v1/dispatch-rules/999999", {"admin", "coordinator"}),
     ("DELETE", "/api/v1/dispatch-rules/999999", {"admin", "coordinator"}),
+    # notification settings: my own for everyone; another user's through user administration
+    ("GET", "/api/v1/me/notification-settings", EVERYONE),
+    ("PUT", "/api/v1/me/notification-settings", EVERYONE),
+    ("GET", "/api/v1/users/1/notification-settings", STAFF),
+    ("PUT", "/api/v1/users/1/notification-settings", ADMIN),
 ]
 
 
@@ -72,7 +77,7 @@ async def test_every_role_on_every_route_group(client, role_headers) -> None:
     failures = []
     for method, path, allowed in MATRIX:
         for role in ROLES:
-            body = {} if method in ("POST", "PATCH") else None
+            body = {} if method in ("POST", "PATCH", "PUT") else None
             response = await client.request(method, path, headers=role_headers[role], json=body)
             refused = response.status_code == 403
             if refused == (role in allowed):

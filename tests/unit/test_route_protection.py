@@ -9,7 +9,8 @@ from cli.asgi import create_full_app
 from core.settings import Settings
 
 PUBLIC = {"/healthz", "/readyz", "/api/v1/auth/token", "/api/v1/auth/forgot-password", "/api/v1/auth/reset-password"}
-OWN_ACCOUNT = {"/api/v1/me", "/api/v1/me/password", "/api/v1/me/menus", "/api/v1/auth/logout"}
+OWN_ACCOUNT = {"/api/v1/me", "/api/v1/me/password", "/api/v1/me/menus", "/api/v1/me/notification-settings",
+               "/api/v1/auth/logout"}
 
 
 def _calls(dependant) -> set[str]:  # noqa: ANN001
