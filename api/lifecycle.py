@@ -45,7 +45,9 @@ async def start(session: AsyncSession, services: AppServices, ticket: Ticket) ->
     override = services.settings.sla_override_seconds
     data = {"ticket_code": ticket.code, "field_id": ticket.field_id, "area_id": ticket.area_id,
             "sla_hours": round(override / 3600, 6) if override else hours,
-            "sla_duration": f"PT{override}S" if override else f"PT{int(hours * 3600)}S"}
+            "sla_duration": f"PT{override}S" if override else f"PT{int(hours * 3600)}S",
+            # office hours less holidays, unless clock hours are configured (or a test's override)
+            "sla_working_hours": services.settings.sla_calendar == "working_hours" and not override}
     try:
         await client.start_workflow(
             et.BPMN_PROCESS_WORKFLOW,

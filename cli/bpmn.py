@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from activities.ticket_ops import OPERATORS
+from activities import sla_ops, ticket_ops
 from cli.tasks import in_transaction
 from core.authz import SystemRole
 from core.services import bpmn_versions
@@ -13,6 +13,8 @@ from workflows.engine import validate
 
 BUNDLED = Path(__file__).resolve().parents[1] / "bpmn"
 KNOWN_ROLES = {r.value for r in SystemRole}
+# Every service-task operator a worker runs (an activity each).
+OPERATORS = frozenset({*ticket_ops.OPERATORS, *sla_ops.OPERATORS})
 
 
 def process_id_of(path: Path) -> str:
@@ -21,7 +23,7 @@ def process_id_of(path: Path) -> str:
 
 
 def problems(path: Path, process_id: str | None = None) -> list[str]:
-    return validate(path.read_bytes(), process_id or process_id_of(path), set(OPERATORS), KNOWN_ROLES)
+    return validate(path.read_bytes(), process_id or process_id_of(path), OPERATORS, KNOWN_ROLES)
 
 
 def deploy(database_url: str, path: Path, deployed_by: str, process_id: str | None = None) -> tuple[str, bool]:

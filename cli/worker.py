@@ -11,9 +11,11 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.inbox import InboxActivities
 from activities.notify import NotificationActivities
+from activities.sla_ops import SlaOperations
 from activities.ticket_ops import TicketOperations
 from core.ports import Notifier
 from core.settings import Settings
+from core.sla_calendar import load_vietnam_calendar
 from workflows.engine.sandbox import workflow_runner
 from workflows.registry import WORKFLOWS
 
@@ -26,7 +28,9 @@ def build_worker(client: Client, settings: Settings, notifier: Notifier,
     activities: list[object] = [notifications.deliver]
     if sessions is not None:
         inbox = InboxActivities(sessions)
-        activities += [inbox.sync_process_step, *TicketOperations(sessions, notifier).all()]
+        calendar = load_vietnam_calendar(extra_holidays=settings.sla_extra_holidays)
+        activities += [inbox.sync_process_step, *TicketOperations(sessions, notifier).all(),
+                       *SlaOperations(sessions, notifier, calendar, settings.sla_reminder_fraction).all()]
     return Worker(
         client,
         task_queue=settings.task_queue,

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
         default="calendar_hours", description="SLA hours unless a field says: clock hours, or office hours less holidays")
     sla_extra_holidays: list[date] = Field(default_factory=list,
                                            description="days off beyond core/data/holidays_vn.json (JSON list of dates)")
+    sla_reminder_fraction: float = Field(default=0.75, gt=0, lt=1,
+                                         description="remind the officer and the unit when this share of the SLA is used")
 
     # Ticket attachments (photos, PDFs, short recordings), stored under data_dir/attachments
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024,

@@ -21,6 +21,7 @@ class NotificationEvent(StrEnum):
     task_assign = "task_assign"  # a ticket waits for me to assign it (or answer a support request)
     task_process = "task_process"  # a ticket waits for me to process it
     task_approve = "task_approve"  # a result / spam / out-of-area / support request waits for my approval
+    ticket_due_soon = "ticket_due_soon"  # a ticket I (or my unit) process nears its deadline
     ticket_overdue = "ticket_overdue"  # a ticket of my unit (or the desk's) ran past its deadline
 
 

@@ -56,6 +56,7 @@ DEFAULTS: dict[NotificationEvent, Choice] = {
     E.task_assign: Choice(in_app=True, sms=False),
     E.task_process: Choice(in_app=True, sms=True),
     E.task_approve: Choice(in_app=True, sms=True),
+    E.ticket_due_soon: Choice(in_app=True, sms=True),
     E.ticket_overdue: Choice(in_app=True, sms=True),
 }
 
@@ -65,6 +66,7 @@ LABELS: dict[NotificationEvent, str] = {
     E.task_assign: "Công việc chờ phân công / trả lời phối hợp",
     E.task_process: "Phản ánh chờ xử lý",
     E.task_approve: "Kết quả, báo cáo chờ phê duyệt",
+    E.ticket_due_soon: "Phản ánh sắp đến hạn xử lý",
     E.ticket_overdue: "Phản ánh quá hạn xử lý",
 }
 
@@ -75,6 +77,7 @@ DEFAULT_SMS_TEXTS: dict[NotificationEvent, str] = {
     E.task_assign: "Tổng đài 1022 Đồng Nai: phản ánh {code} chờ anh/chị: {title}.",
     E.task_process: "Tổng đài 1022 Đồng Nai: phản ánh {code} chờ anh/chị xử lý.",
     E.task_approve: "Tổng đài 1022 Đồng Nai: phản ánh {code} chờ anh/chị phê duyệt ({title}).",
+    E.ticket_due_soon: "Tổng đài 1022 Đồng Nai: phản ánh {code} sắp đến hạn xử lý.",
     E.ticket_overdue: "Tổng đài 1022 Đồng Nai: phản ánh {code} đã quá hạn xử lý.",
 }
 

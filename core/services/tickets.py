@@ -120,6 +120,16 @@ def _scoped(stmt, actor: Actor):  # noqa: ANN001, ANN202
     return stmt if visible is None else stmt.where(col(Ticket.current_unit_id).in_(visible))
 
 
+async def ticket_by_code(session: AsyncSession, code: str, *, lock: bool = False) -> Ticket:
+    """The ticket with this code, unscoped (the engine's operators); `lock` takes its row lock
+    (SELECT … FOR UPDATE) for read-modify-write steps of the life cycle."""
+    stmt = select(Ticket).where(Ticket.code == code)
+    ticket = (await session.exec(stmt.with_for_update() if lock else stmt)).first()
+    if ticket is None:
+        raise NotFound("Ticket")
+    return ticket
+
+
 async def find_ticket(session: AsyncSession, actor: Actor, code: str) -> Ticket:
     """The ticket with this code if the actor's scope reaches it; another unit's is NotFound."""
     ticket = (await session.exec(_scoped(select(Ticket).where(Ticket.code == code), actor))).first()

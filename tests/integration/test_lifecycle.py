@@ -105,8 +105,8 @@ async def test_normal_path_with_a_rejection(client, people, units, running) -> N
     await do(client, desk, code, "close", note="Đã báo người dân")
     final = await status_is(client, desk, code, "resolved")
     assert final["closed_at"]
-    assert await actions(client, desk, code) == ["received", "dispatched", "assigned", "result_sent", "rejected",
-                                                 "result_sent", "approved", "resolved"]
+    assert await actions(client, desk, code) == ["received", "dispatched", "assigned", "sla_started", "result_sent",
+                                                 "rejected", "result_sent", "approved", "resolved"]
     # the citizen got the result by SMS exactly once, and the workflow ended
     async def sent() -> list[Any]:
         return [m for m in running.notifier.sent if m.kind == "citizen_resolved"]
@@ -127,7 +127,21 @@ async def test_spam_is_approved_confirmed_and_hidden(client, people, units) -> N
     await do(client, people["ld.tranbien"], code, "approve_spam", decision="approve")
     await do(client, desk, code, "confirm_spam")
     await status_is(client, desk, code, "spam")
-    assert await actions(client, desk, code) == ["received", "dispatched", "assigned", "spam_reported", "spam"]
+    assert await actions(client, desk, code) == ["received", "dispatched", "assigned", "sla_started", "spam_reported",
+                                                 "spam"]
+
+
+async def test_the_desk_marks_spam_itself_with_a_reason(client, people, units) -> None:
+    # CRM-33: a prank call needs no unit; the desk says why, and the ticket leaves public lists
+    desk = people["dieuphoi"]
+    code = await open_ticket(client, desk, "life-desk-spam-1")
+    item = await task(client, desk, code, "dispatch")
+    no_reason = await client.post(f"/api/v1/inbox/{item['id']}/complete", headers=desk, json={"data": {"decision": "spam"}})
+    assert no_reason.status_code == 422 and "note" in no_reason.json()["details"][0]["message"]
+    await do(client, desk, code, "dispatch", decision="spam", note="Gọi quấy rối, không có nội dung phản ánh")
+    final = await status_is(client, desk, code, "spam")
+    assert final["closed_at"]
+    assert await actions(client, desk, code) == ["received", "spam"]
 
 
 async def test_out_of_area_goes_back_to_the_desk_and_is_redispatched(client, people, units) -> None:
@@ -161,7 +175,7 @@ async def test_support_answer_returns_to_the_officer_and_subunit_assignment(clie
     # the answer comes back to the requesting officer
     back = await task(client, people["cv.tranbien"], code, "process")
     assert back["status"] == "claimed"
-    assert await actions(client, desk, code) == ["received", "dispatched", "assigned_subunit", "assigned",
+    assert await actions(client, desk, code) == ["received", "dispatched", "assigned_subunit", "assigned", "sla_started",
                                                  "support_requested", "support_answered"]
 
 
@@ -195,19 +209,22 @@ async def test_auto_dispatch_then_the_sla_runs_out(client, people, units, runnin
     code = await open_ticket(client, desk, "life-auto-1", field_id=field.id, area_id=ward.area_id)
     # then the ward's manager gets it without the desk (CRM-38) and is notified
     await do(client, people["ld.tranbien"], code, "assign", decision="officer", officer="cv.tranbien")
-    # when the officer lets the 2-second SLA pass
+    # when the officer lets the 2-second SLA pass (reminded at three quarters of it)
     async def overdue() -> bool:
         return (await ticket(client, desk, code))["overdue"]
 
     await eventually(overdue, "the ticket to be overdue")
     # then it is marked overdue, the officer still has the task, and the progress says so
     assert (await task(client, people["cv.tranbien"], code, "process"))["overdue"] is True
-    assert await actions(client, desk, code) == ["received", "auto_dispatched", "assigned", "overdue"]
+    assert await actions(client, desk, code) == ["received", "auto_dispatched", "assigned", "sla_started", "sla_reminded",
+                                                 "overdue"]
     # and the manager and the desk were told (in-app notifications)
     manager = (await client.get("/api/v1/notifications", headers=people["ld.tranbien"], params={"unread": True})).json()
     kinds = {n["kind"] for n in manager["items"] if n["ticket_code"] == code}
-    assert {"ticket", "overdue"} <= kinds
-    assert (await client.post("/api/v1/notifications/read-all", headers=people["ld.tranbien"])).json()["marked"] >= 2
+    assert {"ticket", "due_soon", "overdue"} <= kinds
+    officer = (await client.get("/api/v1/notifications", headers=people["cv.tranbien"], params={"unread": True})).json()
+    assert [n["kind"] for n in officer["items"] if n["ticket_code"] == code].count("due_soon") == 1
+    assert (await client.post("/api/v1/notifications/read-all", headers=people["ld.tranbien"])).json()["marked"] >= 3
     assert (await client.get("/api/v1/notifications/unread-count", headers=people["ld.tranbien"])).json() == {"unread": 0}
     # and a retried intake request does not open a second ticket or workflow
     again = await client.post("/api/v1/tickets", headers={**desk, "Idempotency-Key": "life-auto-1"},

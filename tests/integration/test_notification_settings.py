@@ -20,7 +20,8 @@ from core.services import tickets
 from core.services.actor import system_actor
 
 ME = "/api/v1/me/notification-settings"
-EVENTS = ["ticket_received", "task_dispatch", "task_assign", "task_process", "task_approve", "ticket_overdue"]
+EVENTS = ["ticket_received", "task_dispatch", "task_assign", "task_process", "task_approve", "ticket_due_soon",
+          "ticket_overdue"]
 
 
 def by_event(settings: dict) -> dict[str, dict]:
@@ -35,7 +36,8 @@ async def test_defaults_depend_on_the_event_and_the_desk(client, as_user) -> Non
     items = by_event(officer)
     assert list(items) == EVENTS
     assert all(i["in_app"] and not i["email"] and i["is_default"] and i["sms_text"] is None for i in officer["items"])
-    assert {e for e, i in items.items() if i["sms"]} == {"ticket_received", "task_process", "task_approve", "ticket_overdue"}
+    assert {e for e, i in items.items() if i["sms"]} == {"ticket_received", "task_process", "task_approve", "ticket_due_soon",
+                                                         "ticket_overdue"}
     assert officer["sms_phone"] == "0900000009"
     assert "{code}" in items["task_process"]["default_sms_text"] and items["task_process"]["label"]
     # and the desk, which works on screen, gets no SMS at all by default

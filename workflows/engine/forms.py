@@ -6,6 +6,11 @@ properties have `type` string / integer / number / boolean, and optionally `enum
 `title` / `description`. Fields the schema does not declare are refused: form data is merged
 into the process data, so an undeclared field could overwrite a process variable.
 
+Conditional requirements, JSON Schema's `if` / `then` / `else` in one narrow shape: `if` holds
+`properties` whose fields state a `const` or an `enum` (and may list `required`), `then` and
+`else` hold only `required`. E.g. a dispatch form needs `unit_path`, unless the decision is
+"spam", which needs a `note` instead.
+
 Why not jsonschema-rs: it does run in the Temporal sandbox (checked: it imports and validates,
 with a late-import warning unless passed through), but it accepts all of JSON Schema while a
 form must stay within what the inbox can render and we can refuse at deploy time, and its
@@ -18,7 +23,7 @@ import math
 from typing import Any
 
 _TYPES = ("string", "integer", "number", "boolean")
-_TOP_KEYS = {"type", "required", "properties", "title", "description", "additionalProperties"}
+_TOP_KEYS = {"type", "required", "properties", "title", "description", "additionalProperties", "if", "then", "else"}
 _FIELD_KEYS = {"type", "enum", "minLength", "maxLength", "minimum", "maximum", "title", "description"}
 
 
@@ -56,7 +61,44 @@ def check_schema(schema: Any) -> list[str]:
                      if name not in properties]
     for name, field in properties.items():
         problems += [f"field '{name}': {problem}" for problem in _check_field(name, field)]
+    problems += _check_condition(schema, properties if isinstance(properties, dict) else {})
     return problems
+
+
+def _check_condition(schema: dict[str, Any], properties: dict[str, Any]) -> list[str]:
+    if not any(key in schema for key in ("if", "then", "else")):
+        return []
+    condition = schema.get("if")
+    if not isinstance(condition, dict) or set(condition) - {"properties", "required"} \
+            or not isinstance(condition.get("properties"), dict) or not condition["properties"]:
+        return ["'if' must hold 'properties' (each with 'const' or 'enum') and optionally 'required'"]
+    problems = []
+    for name, test in condition["properties"].items():
+        if name not in properties:
+            problems.append(f"'if' tests field '{name}', which is not declared in properties")
+        if not isinstance(test, dict) or len(test) != 1 or not ("const" in test or isinstance(test.get("enum"), list)):
+            problems.append(f"'if' must test field '{name}' with exactly one 'const' or 'enum'")
+    for branch in ("then", "else"):
+        part = schema.get(branch, {"required": []})
+        if not isinstance(part, dict) or set(part) != {"required"} or not isinstance(part["required"], list):
+            problems.append(f"'{branch}' may hold only 'required' (a list of field names)")
+            continue
+        problems += [f"'{branch}' requires field '{name}', which is not declared in properties"
+                     for name in part["required"] if name not in properties]
+    return problems
+
+
+def _condition_holds(condition: dict[str, Any], data: dict[str, Any]) -> bool:
+    """JSON Schema semantics: a tested field that is absent passes, unless `required`."""
+    if any(data.get(name) is None for name in condition.get("required", [])):
+        return False
+    for name, test in condition["properties"].items():
+        value = data.get(name)
+        if value is None:
+            continue
+        if ("const" in test and value != test["const"]) or ("enum" in test and value not in test["enum"]):
+            return False
+    return True
 
 
 def _check_field(name: str, field: Any) -> list[str]:
@@ -85,7 +127,11 @@ def validate_form(schema: dict[str, Any], data: Any) -> list[str]:
     if not isinstance(data, dict):
         return ["the form data must be a JSON object"]
     properties: dict[str, dict[str, Any]] = schema.get("properties", {})
-    problems = [f"field '{name}' is required" for name in schema.get("required", []) if data.get(name) is None]
+    required = list(schema.get("required", []))
+    if "if" in schema:
+        branch = schema.get("then" if _condition_holds(schema["if"], data) else "else", {})
+        required += [name for name in branch.get("required", []) if name not in required]
+    problems = [f"field '{name}' is required" for name in required if data.get(name) is None]
     problems += [f"field '{name}' is not part of this form" for name in sorted(set(data) - set(properties))]
     for name, field in properties.items():
         value = data.get(name)
