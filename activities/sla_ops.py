@@ -16,7 +16,6 @@ from core.ports import Notifier
 from core.services import delivery, sla
 from core.sla_calendar import WorkingCalendar
 
-
 OPERATORS = ("start_sla", "remind_due")
 
 

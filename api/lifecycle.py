@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.services import AppServices
 from core import engine_types as et
-from core.errors import Forbidden, NotFound, ServiceUnavailable, StaleVersion, ValidationFailed
+from core.errors import Forbidden, NotFound, NothingToRetry, ServiceUnavailable, StaleVersion, ValidationFailed
 from core.models import TicketField
 from core.models.tickets import Ticket
 from core.services import bpmn_versions
@@ -84,6 +84,32 @@ async def complete(services: AppServices, actor: Actor, workflow_id: str, spiff_
             raise Forbidden(details=[{"message": message}]) from exc
         if code in (et.TASK_NOT_OPEN, et.PROCESS_CLOSED):
             raise StaleVersion("task", details=[{"message": message}]) from exc
+        raise
+    except RPCError as exc:
+        raise NotFound("Ticket") from exc
+
+
+async def process_state(services: AppServices, workflow_id: str) -> et.ProcessState:
+    """What the ticket's process waits for now: open tasks, timers, messages, an incident."""
+    handle = _temporal(services).get_workflow_handle(workflow_id)
+    try:
+        return await handle.query(et.STATE_QUERY, result_type=et.ProcessState)
+    except WorkflowQueryFailedError as exc:
+        raise ServiceUnavailable(component="Temporal") from exc
+    except RPCError as exc:
+        raise NotFound("Ticket") from exc
+
+
+async def retry_incident(services: AppServices, actor: Actor, workflow_id: str) -> et.ProcessState:
+    """Run the failed service calls of the ticket's process again (after the cause is fixed)."""
+    handle = _temporal(services).get_workflow_handle(workflow_id)
+    try:
+        return await handle.execute_update(et.RETRY_INCIDENT_UPDATE, et.RetryIncidentInput(actor.username),
+                                           result_type=et.ProcessState)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type in (et.NO_INCIDENT, et.NOT_RETRYABLE):
+            raise NothingToRetry(details=[{"message": str(cause.message).split(": ", 1)[-1]}]) from exc
         raise
     except RPCError as exc:
         raise NotFound("Ticket") from exc

@@ -79,6 +79,8 @@ DEFAULT_POLICIES: tuple[tuple[str, str, str, str], ...] = (
     # auto-dispatch rules (CRM-37): the desk runs dispatching, so coordinators maintain them
     *(("coordinator", "dispatch_rules", a, "all") for a in ("read", "write")),
     ("auditor", "dispatch_rules", "read", "all"),
+    # a ticket's process (state, incidents): read with the ticket; the desk retries failed steps
+    ("coordinator", "incidents", "write", "all"),
     # the task inbox: every person who works tickets (rows are theirs or their unit's)
     *((r, "inbox", a, "own") for r in (SystemRole.coordinator, SystemRole.agent, SystemRole.unit_manager,
                                         SystemRole.officer) for a in ("read", "write")),

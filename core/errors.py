@@ -94,6 +94,12 @@ class InUse(HotlineError):
         super().__init__(what=what, **kw)
 
 
+class NothingToRetry(HotlineError):
+    status_code = 409
+    error_id = "nothing_to_retry"
+    message = "This ticket's process has no failed step that a retry can fix."
+
+
 class PayloadTooLarge(HotlineError):
     status_code = 413
     error_id = "payload_too_large"

@@ -11,8 +11,10 @@ from pydantic import BaseModel
 from api import lifecycle
 from api.deps import Allowed, PageDep, QueryId, ServicesDep, SessionDep
 from api.schemas import ERROR_RESPONSES, PageOut
+from core import engine_types as et
+from core.errors import NotFound
 from core.models.tickets import TicketCreate, TicketEventNode, TicketEventPublic, TicketPublic, TicketStatus
-from core.services import tickets
+from core.services import audit, tickets
 from core.services.actor import Actor
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=ERROR_RESPONSES)
@@ -68,3 +70,26 @@ async def get_ticket(code: TicketCode, actor: Allowed("tickets", "read"), sessio
 async def get_progress(code: TicketCode, actor: Allowed("tickets", "read"), session: SessionDep) -> ProgressOut:
     flat, tree = await tickets.progress(session, actor, code)
     return ProgressOut(list=flat, tree=tree)
+
+
+@router.get("/{code}/process", response_model=et.ProcessState,
+            summary="The ticket's process now: open tasks, timers, accepted messages and any incident")
+async def get_process(code: TicketCode, actor: Allowed("tickets", "read"), session: SessionDep,
+                      services: ServicesDep) -> et.ProcessState:
+    ticket = await tickets.find_ticket(session, actor, code)
+    if not ticket.workflow_id or not ticket.bpmn_sha256:
+        raise NotFound("Process")
+    return await lifecycle.process_state(services, ticket.workflow_id)
+
+
+@router.post("/{code}/process/retry", response_model=et.ProcessState,
+             summary="Run the failed steps of the ticket's process again, once their cause is fixed")
+async def retry_process(code: TicketCode, actor: Allowed("incidents", "write"), session: SessionDep,
+                        services: ServicesDep) -> et.ProcessState:
+    ticket = await tickets.find_ticket(session, actor, code)
+    if not ticket.workflow_id or not ticket.bpmn_sha256:
+        raise NotFound("Process")
+    state = await lifecycle.retry_incident(services, actor, ticket.workflow_id)
+    await audit.record(session, actor, "process.retry", "ticket", ticket.code)
+    await session.commit()
+    return state

@@ -20,7 +20,7 @@ from core.services import delivery
 from core.services.actor import Actor
 from core.services.crud import Page, PageResult, paged
 from core.services.notification_settings import task_event
-from core.services.tickets import record_event
+from core.services.tickets import record_event, ticket_by_code
 
 ACTIVE = (HumanTaskStatus.open, HumanTaskStatus.claimed)
 
@@ -38,18 +38,11 @@ class OpenTask:
     form_schema: dict[str, Any]
 
 
-async def _ticket(session: AsyncSession, code: str) -> Ticket:
-    ticket = (await session.exec(select(Ticket).where(Ticket.code == code))).first()
-    if ticket is None:
-        raise NotFound("Ticket")
-    return ticket
-
-
 async def open_task(session: AsyncSession, task: OpenTask, outside: bool = False) -> int | None:
     """Write the task row (once per Spiff task id), its progress event and a notification for
     each person who may take it, as each chose (PERM-10): SMS / email are queued only when the
     caller sends them (`outside`: keys `task:<spiff task id>:`). Returns the row id, None if it existed."""
-    ticket = await _ticket(session, task.ticket_code)
+    ticket = await ticket_by_code(session, task.ticket_code)
     unit = None
     if task.candidate_unit_path:
         unit = (await session.exec(select(OrgUnit).where(OrgUnit.path == task.candidate_unit_path))).first()
@@ -95,7 +88,7 @@ async def notify(session: AsyncSession, user_id: int, kind: str, title: str, bod
 async def close_task(session: AsyncSession, ticket_code: str, spiff_task_id: str, actor_username: str | None,
                      outcome: str, data: dict[str, Any]) -> bool:
     """Mark the task completed (or cancelled by the engine) once; returns False if it was closed."""
-    ticket = await _ticket(session, ticket_code)
+    ticket = await ticket_by_code(session, ticket_code)
     actor = (await session.exec(select(User).where(User.username == actor_username))).first() if actor_username else None
     table = HumanTask.__table__  # type: ignore[attr-defined]
     result = await session.exec(sa.update(table).where(  # type: ignore[call-overload]

@@ -10,24 +10,17 @@ from datetime import timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.errors import NotFound, ValidationFailed
+from core.errors import ValidationFailed
 from core.models import Area, OrgUnit, TicketField, User
 from core.models.base import utcnow
 from core.models.notifications import NotificationEvent
-from core.models.tickets import AutoDispatchRule, Ticket, TicketEvent, TicketStatus
+from core.models.tickets import AutoDispatchRule, TicketEvent, TicketStatus
 from core.services.actor import Actor
 from core.services.delivery import notify_users
 from core.services.inbox import candidates
-from core.services.tickets import record_event
+from core.services.tickets import record_event, ticket_by_code
 
 CLOSED_STATES = {TicketStatus.resolved, TicketStatus.spam, TicketStatus.closed}
-
-
-async def _ticket(session: AsyncSession, code: str) -> Ticket:
-    ticket = (await session.exec(select(Ticket).where(Ticket.code == code).with_for_update())).first()
-    if ticket is None:
-        raise NotFound("Ticket")
-    return ticket
 
 
 async def unit_by_path(session: AsyncSession, path: str | None) -> OrgUnit | None:
@@ -73,7 +66,7 @@ class Move:
 
 
 async def move_ticket(session: AsyncSession, code: str, key: str, move: Move) -> int | None:
-    ticket = await _ticket(session, code)
+    ticket = await ticket_by_code(session, code, lock=True)
     unit = await unit_by_path(session, move.unit_path)
     actor_user = (await session.exec(select(User).where(User.username == move.actor))).first() if move.actor else None
     assignee = (await session.exec(select(User).where(User.username == move.assignee))).first() if move.assignee else None
@@ -103,7 +96,7 @@ async def move_ticket(session: AsyncSession, code: str, key: str, move: Move) ->
 
 
 async def mark_overdue(session: AsyncSession, code: str, key: str) -> None:
-    ticket = await _ticket(session, code)
+    ticket = await ticket_by_code(session, code, lock=True)
     if ticket.overdue:
         return
     ticket.overdue = True
@@ -118,7 +111,7 @@ async def mark_overdue(session: AsyncSession, code: str, key: str) -> None:
 async def notify_unit(session: AsyncSession, code: str, key: str, unit_path: str | None, role: str, title: str) -> int:
     """Tell the unit's people of `role` that a ticket reached them, as each chose (PERM-10): the
     SMS / email are queued under `key` for `delivery.send_pending` after the commit."""
-    ticket = await _ticket(session, code)
+    ticket = await ticket_by_code(session, code, lock=True)
     unit = await unit_by_path(session, unit_path)
     users = await candidates(session, role, unit)
     await notify_users(session, users, NotificationEvent.ticket_received, "ticket", title,

@@ -36,6 +36,8 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     ("POST", "/api/v1/tickets", {"admin", "coordinator", "agent", "citizen", "api_client"}),
     ("GET", "/api/v1/tickets/1022-2025-000001/attachments", EVERYONE),
     ("POST", "/api/v1/tickets/1022-2025-000001/attachments", {"admin", "coordinator", "agent", "citizen", "api_client"}),
+    ("GET", "/api/v1/tickets/1022-2025-000001/process", EVERYONE),
+    ("POST", "/api/v1/tickets/1022-2025-000001/process/retry", {"admin", "coordinator"}),
     ("GET", "/api/v1/inbox", {"admin", "coordinator", "agent", "unit_manager", "officer"}),
     ("POST", "/api/v1/inbox/1/claim", {"admin", "coordinator", "agent", "unit_manager", "officer"}),
     ("GET", "/api/v1/notifications", STAFF | {"citizen"}),

@@ -232,3 +232,28 @@ async def test_auto_dispatch_then_the_sla_runs_out(client, people, units, runnin
                                     "citizen_name": "Nguyễn Văn An", "citizen_phone": "0912345678",
                                     "field_id": field.id, "area_id": ward.area_id})
     assert again.status_code == 200 and again.json()["code"] == code
+
+
+async def test_a_failing_step_is_an_incident_the_desk_sees_and_retries(client, people, units) -> None:
+    # given a dispatch to a unit path that does not exist (the form only checks it is text)
+    desk = people["dieuphoi"]
+    code = await open_ticket(client, desk, "life-incident-1")
+    state = (await client.get(f"/api/v1/tickets/{code}/process", headers=desk)).json()
+    assert [t["bpmn_id"] for t in state["open_tasks"]] == ["dispatch"] and state["incident"] is None
+    nothing = await client.post(f"/api/v1/tickets/{code}/process/retry", headers=desk)
+    assert nothing.status_code == 409 and nothing.json()["error_id"] == "nothing_to_retry"
+    await do(client, desk, code, "dispatch", unit_path="/9999/")
+
+    # then the process stops on that step and says why, with nothing recorded for it
+    async def incident() -> dict[str, Any] | None:
+        return (await client.get(f"/api/v1/tickets/{code}/process", headers=desk)).json()["incident"]
+
+    found = await eventually(incident, "the incident")
+    assert found["bpmn_id"] == "record_dispatch" and found["retryable"] and "/9999/" in found["message"]
+    assert "dispatched" not in await actions(client, desk, code)
+    # and a unit's officer cannot retry it, while the desk can (it fails again: the path is still wrong)
+    refused = await client.post(f"/api/v1/tickets/{code}/process/retry", headers=people["cv.tranbien"])
+    assert refused.status_code in (403, 404)
+    retried = await client.post(f"/api/v1/tickets/{code}/process/retry", headers=desk)
+    assert retried.status_code == 200 and retried.json()["incident"] is None
+    await eventually(incident, "the incident again")
