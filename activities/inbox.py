@@ -1,6 +1,7 @@
 """Projections of the BPMN engine's user tasks into the inbox (`human_task` rows), run by the
-worker as the `sync_process_step` local activity: one transaction per engine step. Idempotent:
-a retried activity writes nothing twice (rows and events are keyed by the Spiff task id)."""
+worker as the `sync_process_step` local activity: one transaction per engine step, then the
+SMS / email notices of the tasks it opened (PERM-10), each sent at most once. Idempotent: a
+retried activity writes nothing twice (rows, events and messages are keyed by the Spiff task id)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from temporalio import activity
 
 from core.db import unit_of_work
 from core.engine_types import SYNC_STEP_ACTIVITY, SyncStepInput, SyncStepResult
-from core.services import inbox
+from core.ports import Notifier
+from core.services import delivery, inbox
 
 
 class InboxActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], notifier: Notifier | None = None) -> None:
         self.sessions = sessions
+        self.notifier = notifier  # None: in-app notices only (tests that play the engine's part)
 
     @activity.defn(name=SYNC_STEP_ACTIVITY)
     async def sync_process_step(self, input: SyncStepInput) -> SyncStepResult:
@@ -29,5 +32,8 @@ class InboxActivities:
                     await inbox.open_task(session, inbox.OpenTask(
                         ticket_code=task.business_key, spiff_task_id=task.task_id, bpmn_id=task.bpmn_id,
                         name=task.name, lane=task.lane, candidate_unit_path=task.candidate_unit,
-                        form_schema=task.form_schema))
+                        form_schema=task.form_schema), outside=self.notifier is not None)
+            if self.notifier is not None:
+                for task in input.opens:  # after the commit: a message is never sent for a row rolled back
+                    await delivery.send_pending(self.sessions, self.notifier, f"task:{task.task_id}:")
         return SyncStepResult(digest=input.digest, digest_version=input.digest_version)

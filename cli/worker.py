@@ -27,7 +27,7 @@ def build_worker(client: Client, settings: Settings, notifier: Notifier,
     notifications = NotificationActivities(notifier)
     activities: list[object] = [notifications.deliver]
     if sessions is not None:
-        inbox = InboxActivities(sessions)
+        inbox = InboxActivities(sessions, notifier)
         calendar = load_vietnam_calendar(extra_holidays=settings.sla_extra_holidays)
         activities += [inbox.sync_process_step, *TicketOperations(sessions, notifier).all(),
                        *SlaOperations(sessions, notifier, calendar, settings.sla_reminder_fraction).all()]

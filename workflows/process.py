@@ -49,6 +49,10 @@ SERVICE_DEFAULT_ATTEMPTS = 10
 # A failed local activity reaches the workflow as ActivityError, or as the activity's own
 # ApplicationError when it refused for good (non-retryable).
 LOCAL_ACTIVITY_FAILURES = (ActivityError, ApplicationError)
+# Local-activity retries wait in the worker's memory up to this backoff, then as durable timers
+# in later workflow tasks: a database that stays down does not hold a workflow task (and a
+# worker's shutdown) for ever.
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=2)
 
 
 def _cause(exc: Exception) -> Exception:
@@ -168,7 +172,8 @@ class BpmnProcessWorkflow:
                                                  bpmn_id=task.bpmn_id, name=task.name, lane=task.lane,
                                                  candidate_unit=task.candidate_unit, form_schema=task.form_schema,
                                                  process_sha256=self._input.bpmn_sha256) for task in opens]),
-                result_type=et.SyncStepResult, start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY)
+                result_type=et.SyncStepResult, start_to_close_timeout=INBOX_TIMEOUT, retry_policy=INBOX_RETRY,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD)
         except LOCAL_ACTIVITY_FAILURES as exc:
             # Retries are unlimited, so only a non-retryable refusal gets here.
             self._sync_failed = True
@@ -201,7 +206,8 @@ class BpmnProcessWorkflow:
                 call.operator,
                 et.ServiceCallInput(business_key=self._input.business_key, task_id=call.task_id,
                                     operator=call.operator, params=call.params),
-                start_to_close_timeout=SERVICE_TIMEOUT, retry_policy=service_retry_policy(call)))
+                start_to_close_timeout=SERVICE_TIMEOUT, retry_policy=service_retry_policy(call),
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD))
             for call in calls
         ]
         completed = 0

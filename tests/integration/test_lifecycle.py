@@ -116,6 +116,9 @@ async def test_normal_path_with_a_rejection(client, people, units, running) -> N
     async with asyncio.timeout(DEADLINE_S):
         await handle.result()
     assert len(sms) == 1 and sms[0].phone == "0912345678" and "Đèn đã sửa xong" in sms[0].body
+    # and the officer was texted once for each time the ticket came to them to process (PERM-10 defaults)
+    to_process = [m for m in running.notifier.sent if m.kind == "task_process"]
+    assert len(to_process) == 2 and len({m.key for m in to_process}) == 2 and all(m.phone for m in to_process)
 
 
 async def test_spam_is_approved_confirmed_and_hidden(client, people, units) -> None:

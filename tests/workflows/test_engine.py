@@ -91,10 +91,15 @@ class Recorder:
     closed: list[CloseHumanTaskInput] = field(default_factory=list)
     calls: list[ServiceCallInput] = field(default_factory=list)
     refuse_once: set[str] = field(default_factory=set)  # operators that fail for good the first time
+    inbox_down: bool = False  # every inbox write fails (a retryable error: the database is down)
+    inbox_attempts: int = 0
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name=SYNC_STEP_ACTIVITY)
         async def sync_process_step(input: SyncStepInput) -> SyncStepResult:
+            self.inbox_attempts += 1
+            if self.inbox_down:
+                raise RuntimeError("connection refused")
             # Like the real one: a retried step writes nothing twice.
             self.closed += [c for c in input.closes if c.task_id not in {d.task_id for d in self.closed}]
             self.opened += [o for o in input.opens if o.task_id not in {p.task_id for p in self.opened}]
@@ -447,6 +452,22 @@ async def test_a_failed_service_call_is_an_incident_until_someone_retries_it(
                                         result_type=ProcessState)
     assert recorder.operators_called() == ["classify_ticket", "classify_ticket"]
     assert refusal(refused).startswith("no_incident:")
+
+
+async def test_a_worker_stops_promptly_while_the_inbox_keeps_failing(
+        wf_env: WorkflowEnvironment, wf_task_queue: str) -> None:
+    # given an inbox (database) that is down, so the step's write retries without end
+    recorder = Recorder(inbox_down=True)
+    async with asyncio.timeout(60):  # a worker that never stops would hang the suite
+        async with engine_worker(wf_env.client, wf_task_queue, recorder):
+            handle = await start(wf_env.client, wf_task_queue, a_process())
+            while recorder.inbox_attempts < 4:  # past the in-memory retries, onto durable timers
+                await asyncio.sleep(0.1)
+        # when the worker shuts down, then it does (the retries wait as timers, not in a workflow task)
+    # and a new worker whose inbox is back finishes the step from the history
+    recorder.inbox_down = False
+    async with engine_worker(wf_env.client, wf_task_queue, recorder):
+        assert (await open_task(handle, "assign")).bpmn_id == "assign"
 
 
 async def test_an_expression_error_is_an_incident_the_desk_can_see(
