@@ -159,8 +159,10 @@ class BpmnProcessWorkflow:
                                    outcome=et.TASK_CANCELLED)
             for task_id in self._inbox if task_id not in open_ids]  # a boundary event took them away
         opens = [task for task in open_now if task.task_id not in self._inbox]
-        digest = runner.digest()
-        if not closes and not opens and (before_calls or digest == self._last_digest):
+        if not closes and not opens and before_calls:
+            return True
+        digest = runner.digest()  # a full walk of the engine state: only when it may be recorded
+        if not closes and not opens and digest == self._last_digest:
             return True
         try:
             recorded = await workflow.execute_local_activity(
