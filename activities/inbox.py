@@ -23,17 +23,19 @@ class InboxActivities:
     @activity.defn(name=SYNC_STEP_ACTIVITY)
     async def sync_process_step(self, input: SyncStepInput) -> SyncStepResult:
         """Close, then open, the step's tasks; echo the state digest (the replay checkpoint)."""
-        if input.closes or input.opens:
-            async with unit_of_work(self.sessions) as session:
-                for close in input.closes:
-                    await inbox.close_task(session, close.business_key, close.task_id, close.actor_username or None,
-                                           close.outcome, close.data)
-                for task in input.opens:
-                    await inbox.open_task(session, inbox.OpenTask(
-                        ticket_code=task.business_key, spiff_task_id=task.task_id, bpmn_id=task.bpmn_id,
-                        name=task.name, lane=task.lane, candidate_unit_path=task.candidate_unit,
-                        form_schema=task.form_schema), outside=self.notifier is not None)
-            if self.notifier is not None:
-                for task in input.opens:  # after the commit: a message is never sent for a row rolled back
-                    await delivery.send_pending(self.sessions, self.notifier, f"task:{task.task_id}:")
+        if not input.closes and not input.opens:
+            return SyncStepResult(digest=input.digest, digest_version=input.digest_version)
+        async with unit_of_work(self.sessions) as session:
+            for close in input.closes:
+                await inbox.close_task(session, close.business_key, close.task_id, close.actor_username or None,
+                                       close.outcome, close.data)
+            for task in input.opens:
+                await inbox.open_task(session, inbox.OpenTask(
+                    ticket_code=task.business_key, spiff_task_id=task.task_id, bpmn_id=task.bpmn_id,
+                    name=task.name, lane=task.lane, candidate_unit_path=task.candidate_unit,
+                    form_schema=task.form_schema), outside=self.notifier is not None)
+            # read in the same transaction; a retried step finds what an earlier attempt left unsent
+            to_send = await delivery.pending_ids(session, [f"task:{task.task_id}:" for task in input.opens])
+        if self.notifier is not None and to_send:  # after the commit: never a message for a row rolled back
+            await delivery.send_ids(self.sessions, self.notifier, to_send)
         return SyncStepResult(digest=input.digest, digest_version=input.digest_version)

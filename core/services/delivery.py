@@ -91,17 +91,31 @@ class SendReport:
     failed: int = 0
 
 
+async def pending_ids(session: AsyncSession, key_prefixes: Sequence[str]) -> list[int]:
+    """The pending messages whose dedupe key starts with one of `key_prefixes`, in the caller's
+    transaction (read them before its commit, send them after with `send_ids`)."""
+    if not key_prefixes:
+        return []
+    matches = sa.or_(*(sa.func.starts_with(col(NotificationDelivery.dedupe_key), prefix) for prefix in key_prefixes))
+    return list((await session.exec(select(NotificationDelivery.id).where(  # type: ignore[call-overload]
+        NotificationDelivery.status == DeliveryStatus.pending, matches).order_by(col(NotificationDelivery.id)))).all())
+
+
 async def send_pending(sessions: async_sessionmaker[AsyncSession], notifier: Notifier, key_prefix: str,
                        retry_errors: bool = False) -> SendReport:
     """Send the pending messages whose dedupe key starts with `key_prefix`, each at most once per
     claim. A gateway error marks the row failed, or, with `retry_errors`, pending again (the
     caller then fails its activity so that Temporal retries it with backoff). Every step is its
     own short transaction."""
-    table = NotificationDelivery.__table__  # type: ignore[attr-defined]
     async with unit_of_work(sessions) as session:
-        ids = (await session.exec(select(NotificationDelivery.id).where(  # type: ignore[call-overload]
-            NotificationDelivery.status == DeliveryStatus.pending,
-            sa.func.starts_with(col(NotificationDelivery.dedupe_key), key_prefix)).order_by(col(NotificationDelivery.id)))).all()
+        ids = await pending_ids(session, [key_prefix])
+    return await send_ids(sessions, notifier, ids, retry_errors)
+
+
+async def send_ids(sessions: async_sessionmaker[AsyncSession], notifier: Notifier, ids: Sequence[int],
+                   retry_errors: bool = False) -> SendReport:
+    """Claim and send these pending messages (see `send_pending`)."""
+    table = NotificationDelivery.__table__  # type: ignore[attr-defined]
     sent = failed = 0
     for delivery_id in ids:
         async with unit_of_work(sessions) as session:
