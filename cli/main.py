@@ -270,6 +270,18 @@ def bpmn_validate(file: BpmnFile, process: ProcessOpt = None) -> None:
     console.print(f"{file.name}: OK (process {process or bpmn.process_id_of(file)})")
 
 
+@bpmn_app.command("test")
+def bpmn_test(file: BpmnFile, process: ProcessOpt = None) -> None:
+    """Run the diagram's scenarios (`test_<diagram>.json` beside it): the path and the end data."""
+    results = bpmn.run_scenarios(file, process)
+    if not results:
+        fail(f"{bpmn.scenario_file(file).name} not found: write the scenarios beside the diagram")
+    for result in results:
+        console.print(f"{'OK  ' if result.ok else 'FAIL'} {result.name}" + "".join(f"\n     - {p}" for p in result.problems))
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
 @bpmn_app.command("deploy")
 def bpmn_deploy(file: BpmnFile, process: ProcessOpt = None, data_dir: DataDir = None) -> None:
     """Validate, store (kept forever, pinned by sha256) and make it the version new tickets start on."""
