@@ -27,10 +27,10 @@ def register_catalog_dir(path: Path) -> None:
 @lru_cache(maxsize=8)
 def translations(locale: str) -> Translations:
     merged = Translations()
-    for directory in _CATALOG_DIRS:
-        po = directory / locale / "messages.po"
-        if not po.exists():
-            continue
+    # every catalogue of the locale: messages.po, then one per screen area (tickets.po, admin.po…)
+    files = [po for directory in _CATALOG_DIRS
+             for po in sorted((directory / locale).glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))]
+    for po in files:
         with po.open("rb") as fh:
             catalog = read_po(fh, locale=locale)
         for message in catalog:

@@ -72,24 +72,26 @@ async def get_progress(code: TicketCode, actor: Allowed("tickets", "read"), sess
     return ProgressOut(list=flat, tree=tree)
 
 
+async def _workflow_of(session: SessionDep, actor: Actor, code: str) -> str:
+    """The workflow id of a ticket the actor may see whose process has started."""
+    ticket = await tickets.find_ticket(session, actor, code)
+    if not ticket.workflow_id or not ticket.bpmn_sha256:
+        raise NotFound("Process")
+    return ticket.workflow_id
+
+
 @router.get("/{code}/process", response_model=et.ProcessState,
             summary="The ticket's process now: open tasks, timers, accepted messages and any incident")
 async def get_process(code: TicketCode, actor: Allowed("tickets", "read"), session: SessionDep,
                       services: ServicesDep) -> et.ProcessState:
-    ticket = await tickets.find_ticket(session, actor, code)
-    if not ticket.workflow_id or not ticket.bpmn_sha256:
-        raise NotFound("Process")
-    return await lifecycle.process_state(services, ticket.workflow_id)
+    return await lifecycle.process_state(services, await _workflow_of(session, actor, code))
 
 
 @router.post("/{code}/process/retry", response_model=et.ProcessState,
              summary="Run the failed steps of the ticket's process again, once their cause is fixed")
 async def retry_process(code: TicketCode, actor: Allowed("incidents", "write"), session: SessionDep,
                         services: ServicesDep) -> et.ProcessState:
-    ticket = await tickets.find_ticket(session, actor, code)
-    if not ticket.workflow_id or not ticket.bpmn_sha256:
-        raise NotFound("Process")
-    state = await lifecycle.retry_incident(services, actor, ticket.workflow_id)
-    await audit.record(session, actor, "process.retry", "ticket", ticket.code)
+    state = await lifecycle.retry_incident(services, actor, await _workflow_of(session, actor, code))
+    await audit.record(session, actor, "process.retry", "ticket", code)
     await session.commit()
     return state

@@ -335,8 +335,11 @@ def _catalogue(path: Path) -> dict[str, str]:
         return {m.id: m.string for m in read_po(fh) if m.id}
 
 
+VI_CATALOGUES = sorted((ROOT / "core/locale/vi").glob("*.po")) + sorted((ROOT / "ui/locale/vi").glob("*.po"))
+
+
 def test_every_ui_message_has_a_vietnamese_translation() -> None:
-    known = {**_catalogue(ROOT / "core/locale/vi/messages.po"), **_catalogue(ROOT / "ui/locale/vi/messages.po")}
+    known = {msgid: msgstr for path in VI_CATALOGUES for msgid, msgstr in _catalogue(path).items()}
     method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
     used = {message if isinstance(message, str) else message[0]
             for _file, _line, message, _comments, _context in extract_from_dir(
@@ -346,6 +349,6 @@ def test_every_ui_message_has_a_vietnamese_translation() -> None:
 
 
 def test_vietnamese_translations_keep_their_placeholders() -> None:
-    for path in (ROOT / "core/locale/vi/messages.po", ROOT / "ui/locale/vi/messages.po"):
+    for path in VI_CATALOGUES:
         for msgid, msgstr in _catalogue(path).items():
             assert set(re.findall(r"\{\w+\}", msgid)) == set(re.findall(r"\{\w+\}", msgstr)), (path.name, msgid)

@@ -137,3 +137,13 @@ def test_a_run_time_expression_error_is_an_incident_not_a_crash() -> None:
         runner.step()
     assert incident.value.bpmn_id == "init"
     assert "ZeroDivisionError" in str(incident.value)
+
+
+def test_runs_share_a_definition_unless_an_event_sub_process_can_change_it() -> None:
+    # the test diagram has a message event sub-process (Spiff rewires the definition when it fires)
+    with_subprocess = parse_bpmn(BPMN_FILE.read_bytes(), PROCESS_ID)
+    assert with_subprocess.has_event_subprocesses and with_subprocess.own_copy() is not with_subprocess
+    # the shipped life cycle has none: every ticket runs on the one parsed definition
+    shipped = Path(__file__).resolve().parents[2] / "bpmn" / "ticket_lifecycle.bpmn"
+    lifecycle = parse_bpmn(shipped.read_bytes(), "ticket_lifecycle")
+    assert not lifecycle.has_event_subprocesses and lifecycle.own_copy() is lifecycle
