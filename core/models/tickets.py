@@ -50,6 +50,10 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_ticket_status_created", "status", "created_at"),
         sa.Index("ix_ticket_unit_status", "current_unit_id", "status"),
+        # ticket lists page by id (keyset, newest first) within a status or a unit (migration 0005)
+        sa.Index("ix_ticket_status_id", "status", "id"),
+        sa.Index("ix_ticket_unit_id", "current_unit_id", "id"),
+        sa.Index("ix_ticket_created_at", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,7 +3,8 @@ and personal-data masking (Law 91/2025/QH15: mask for roles that do not need it,
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from core.errors import NotFound, ValidationFailed
 from core.models import Area, TicketField
 from core.models.base import utcnow
 from core.models.tickets import (
+    Channel,
     Ticket,
     TicketCounter,
     TicketCreate,
@@ -108,9 +110,13 @@ def mask(value: str | None, keep_start: int = 3, keep_end: int = 2) -> str | Non
 def to_public(ticket: Ticket, can_see_pii: bool) -> TicketPublic:
     out = TicketPublic.model_validate(ticket)
     if not can_see_pii:
-        out.citizen_phone = mask(out.citizen_phone)
-        out.citizen_id_number = mask(out.citizen_id_number, 2, 2)
+        out.citizen_phone, out.citizen_id_number = mask_pii(out.citizen_phone, out.citizen_id_number)
     return out
+
+
+def mask_pii(phone: str | None, id_number: str | None) -> tuple[str | None, str | None]:
+    """The citizen's phone and ID number as roles without `pii` see them (lists, exports, detail)."""
+    return mask(phone), mask(id_number, 2, 2)
 
 
 def _scoped(stmt, actor: Actor):  # noqa: ANN001, ANN202
@@ -145,19 +151,57 @@ async def get_ticket(session: AsyncSession, actor: Actor, code: str, can_see_pii
     return to_public(ticket, can_see_pii)
 
 
-async def list_tickets(session: AsyncSession, actor: Actor, page: Page, can_see_pii: bool, *, q: str | None = None,
-                       status: TicketStatus | None = None, field_id: int | None = None, area_id: int | None = None,
-                       unit_id: int | None = None, overdue: bool | None = None) -> PageResult[TicketPublic]:
-    stmt = _scoped(select(Ticket).order_by(col(Ticket.id).desc()), actor)
-    if q:
-        like = f"%{q.strip()}%"
+@dataclass(frozen=True)
+class TicketFilters:
+    """What a ticket list may be narrowed by (the API's list, the UI lists and their exports).
+    Dates are local (Asia/Ho_Chi_Minh) calendar days, both ends included."""
+
+    q: str | None = None
+    statuses: tuple[TicketStatus, ...] = ()
+    field_id: int | None = None
+    area_id: int | None = None
+    unit_id: int | None = None
+    channel: Channel | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    overdue: bool | None = None
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, LOCAL_TZ)
+
+
+def visible_tickets(actor: Actor, filters: TicketFilters, stmt=None):  # noqa: ANN001, ANN201
+    """`stmt` (default: every ticket column) narrowed to the actor's scope and the filters: the
+    one place that decides which tickets a list shows."""
+    stmt = _scoped(select(Ticket) if stmt is None else stmt, actor)
+    if filters.q and filters.q.strip():
+        like = f"%{filters.q.strip()}%"
         stmt = stmt.where(or_(col(Ticket.code).ilike(like), col(Ticket.description).ilike(like),
                               col(Ticket.citizen_name).ilike(like), col(Ticket.citizen_phone).like(like),
                               col(Ticket.address).ilike(like)))
-    for column, value in ((Ticket.status, status), (Ticket.field_id, field_id), (Ticket.area_id, area_id),
-                          (Ticket.current_unit_id, unit_id), (Ticket.overdue, overdue)):
+    if len(filters.statuses) == 1:
+        stmt = stmt.where(Ticket.status == filters.statuses[0])
+    elif filters.statuses:
+        stmt = stmt.where(col(Ticket.status).in_(filters.statuses))
+    for column, value in ((Ticket.field_id, filters.field_id), (Ticket.area_id, filters.area_id),
+                          (Ticket.current_unit_id, filters.unit_id), (Ticket.channel, filters.channel),
+                          (Ticket.overdue, filters.overdue)):
         if value is not None:
             stmt = stmt.where(column == value)
+    if filters.created_from is not None:
+        stmt = stmt.where(col(Ticket.created_at) >= _local_midnight(filters.created_from))
+    if filters.created_to is not None:
+        stmt = stmt.where(col(Ticket.created_at) < _local_midnight(filters.created_to + timedelta(days=1)))
+    return stmt
+
+
+async def list_tickets(session: AsyncSession, actor: Actor, page: Page, can_see_pii: bool, *, q: str | None = None,
+                       status: TicketStatus | None = None, field_id: int | None = None, area_id: int | None = None,
+                       unit_id: int | None = None, overdue: bool | None = None) -> PageResult[TicketPublic]:
+    filters = TicketFilters(q=q, statuses=(status,) if status else (), field_id=field_id, area_id=area_id,
+                            unit_id=unit_id, overdue=overdue)
+    stmt = visible_tickets(actor, filters).order_by(col(Ticket.id).desc())
     total, rows = await paged(session, stmt, page)
     if can_see_pii and rows:
         await audit.record(session, actor, "pii.list", "ticket", None, after={"codes": [t.code for t in rows]})
