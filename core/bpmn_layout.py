@@ -182,17 +182,18 @@ def _order_rows(nodes: dict[str, _Node], graph: list[tuple[str, str]], order: li
         ranks = sorted(columns) if sweep % 2 == 0 else sorted(columns, reverse=True)
         for rank in ranks:
             column = columns[rank]
-
-            def centre(n: str) -> float:
-                around = [position[m] for m in neighbours[n]]
-                return sum(around) / len(around) if around else position[n]
-
-            column.sort(key=lambda n: (centre(n), position[n]))
+            centres = {n: _centre(n, neighbours, position) for n in column}
+            column.sort(key=lambda n: (centres[n], position[n]))
             for i, n in enumerate(column):
                 position[n] = float(i)
     for column in columns.values():
         for i, node_id in enumerate(column):
             nodes[node_id].row = i
+
+
+def _centre(node: str, neighbours: dict[str, list[str]], position: dict[str, float]) -> float:
+    around = [position[m] for m in neighbours[node]]
+    return sum(around) / len(around) if around else position[node]
 
 
 def _place(nodes: dict[str, _Node], boundaries: dict[str, tuple[str, _Node]]) -> None:
