@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from core.i18n import register_catalog_dir
 from ui.i18n import LOCALE_DIR
 from ui.pages import account, auth, home
+from ui.pages import ticket_lists
 from ui.security import PageRoute, SecureStaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -19,7 +20,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 register_catalog_dir(LOCALE_DIR)
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
-for pages in (auth.router, account.router, home.router):
+for pages in (auth.router, account.router, home.router, ticket_lists.router):
     router.include_router(pages)
 
 
