@@ -13,6 +13,7 @@ from core.i18n import register_catalog_dir
 from ui.i18n import LOCALE_DIR
 from ui.pages import account, auth, home
 from ui.pages import ticket_lists
+from ui.pages import ticket_detail
 from ui.security import PageRoute, SecureStaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -22,6 +23,10 @@ register_catalog_dir(LOCALE_DIR)
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 for pages in (auth.router, account.router, home.router, ticket_lists.router):
     router.include_router(pages)
+
+
+# Last: /tickets/{code} must not shadow the fixed /tickets/... pages above.
+router.include_router(ticket_detail.router)
 
 
 def static_files() -> StaticFiles:

@@ -1,0 +1,158 @@
+"""The ticket detail page (CRM-04): data (personal data masked as the API masks it), attachments
+with upload for those who may write tickets, map, progress as a list and a tree, the BPMN
+diagram of the ticket's own pinned version with done and current steps, and the process panel
+with the desk's retry. Casbin and unit scoping are the API's: another unit's ticket is 404."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from api import lifecycle, uploads
+from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep
+from api.routers.attachments import get_store
+from core.errors import (
+    HotlineError,
+    NotFound,
+    PayloadTooLarge,
+    TooManyAttachments,
+    UnsupportedFileType,
+    ValidationFailed,
+)
+from core.i18n import translate
+from core.services import attachments, audit, tickets
+from core.services.actor import Actor
+from ui import csrf
+from ui import ticket_view as view
+from ui.i18n import N_, gettext_for, page_locale
+from ui.pages.common import page_router, render_signed_in, see_other
+from ui.security import CONTENT_SECURITY_POLICY
+
+router = page_router()
+
+CODE = re.compile(r"^1022-\d{4}-\d{6}$")
+NOTICES = {"uploaded": N_("The file was attached."), "retried": N_("The failed step was run again."),
+           "same": N_("This file was already attached to the ticket.")}
+
+
+class TicketNotFound(HotlineError):
+    status_code = 404
+    error_id = "not_found"
+    message = N_("This ticket does not exist or is not within your unit's scope.")
+
+
+async def _ticket(session: SessionDep, actor: Actor, code: str):
+    if not CODE.match(code):
+        raise TicketNotFound()
+    try:
+        return await tickets.find_ticket(session, actor, code)
+    except NotFound as exc:
+        raise TicketNotFound() from exc
+
+
+def _allowed(services: ServicesDep, actor: Actor, resource: str, action: str) -> bool:
+    return services.authorizer.decide(actor.roles, resource, action).allowed
+
+
+def _with_tile_host(tile_url: str) -> str:
+    """The page's policy lets images come from the map's tile server too (and nothing else)."""
+    parts = urlsplit(tile_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return CONTENT_SECURITY_POLICY
+    host = parts.netloc.replace("{s}", "*")
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:", f"img-src 'self' data: {parts.scheme}://{host}")
+
+
+async def _page(request: Request, session: SessionDep, services: ServicesDep, signed_in: SignedInDep, actor: Actor,
+                code: str, status_code: int = 200, **context: Any) -> Response:
+    _ = gettext_for(page_locale(request))
+    sees_pii = _allowed(services, actor, "pii", "read")
+    public = await tickets.get_ticket(session, actor, code, sees_pii)  # masks, and logs an unmasked read
+    await session.commit()
+    ticket = await _ticket(session, actor, code)
+    flat, tree = await tickets.progress(session, actor, code)
+    tasks = await view.human_tasks(session, ticket)
+    version = await view.pinned_version(session, ticket)
+    panel = await view.process_panel(services, ticket)
+    starts = list(view.start_events(version.sha256, version.content)) if version else []
+    settings = services.settings
+    response = await render_signed_in(
+        request, session, signed_in, "ticket_detail.html", status_code, title=_("Ticket {code}", code=code),
+        ticket=public, names=await view.names(session, ticket), attachments=await attachments.list_for(session, ticket),
+        events=flat, tree=tree, event_units=await view.unit_names(session, flat), tasks=tasks,
+        panel=panel, marks=view.marks(tasks, panel, starts).as_json(), has_diagram=version is not None,
+        can_upload=_allowed(services, actor, "tickets", "write"), can_retry=_allowed(services, actor, "incidents", "write"),
+        tile_url=settings.map_tile_url, max_upload=settings.attachment_max_bytes, v=view, **context)
+    response.headers["Content-Security-Policy"] = _with_tile_host(settings.map_tile_url)
+    return response
+
+
+@router.get("/tickets/{code}")
+async def ticket_detail(code: str, request: Request, session: SessionDep, services: ServicesDep,
+                        signed_in: SignedInDep, actor: Allowed("tickets", "read"), done: str | None = None) -> Response:
+    await _ticket(session, actor, code)
+    _ = gettext_for(page_locale(request))
+    notice = _(NOTICES[done]) if done in NOTICES else None
+    return await _page(request, session, services, signed_in, actor, code, notice=notice)
+
+
+@router.get("/tickets/{code}/diagram.bpmn")
+async def ticket_diagram(code: str, session: SessionDep, actor: Allowed("tickets", "read")) -> Response:
+    """The ticket's own diagram version (what it runs on), laid out for the viewer when it has no DI."""
+    ticket = await _ticket(session, actor, code)
+    version = await view.pinned_version(session, ticket)
+    if version is None:
+        raise NotFound("Process")
+    return Response(view.laid_out(version.sha256, version.content), media_type="application/xml",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/tickets/{code}/attachments")
+async def upload_attachment(code: str, request: Request, session: SessionDep, services: ServicesDep,
+                            signed_in: SignedInDep, actor: Allowed("tickets", "write")) -> Response:
+    # The body is streamed to the store, never parsed as a whole form: the CSRF token comes in
+    # the form's address (the field cannot be read before the file).
+    csrf.verify(request, request.query_params)
+    settings = services.settings
+    ticket = await _ticket(session, actor, code)
+    await session.commit()  # no pooled connection waits while the bytes arrive
+    store = await get_store(services)
+    try:
+        incoming = await uploads.single_file(request, "file", settings.attachment_max_bytes)
+        _attachment, created = await attachments.add(session, actor, store, ticket, incoming.filename, incoming.chunks,
+                                                     max_bytes=settings.attachment_max_bytes,
+                                                     max_count=settings.attachment_max_per_ticket)
+        await session.commit()
+    except (UnsupportedFileType, PayloadTooLarge, TooManyAttachments, ValidationFailed) as exc:
+        await session.rollback()
+        locale = page_locale(request)
+        if isinstance(exc, ValidationFailed) and exc.details:
+            message = " ".join(translate(str(d.get("message", "")), locale) for d in exc.details if isinstance(d, dict))
+        else:
+            message = translate(exc.message, locale, **exc.params)
+        return await _page(request, session, services, signed_in, actor, code, exc.status_code,
+                           errors={"file": [message]})
+    return see_other(f"/tickets/{code}?done={'uploaded' if created else 'same'}#attachments")
+
+
+@router.post("/tickets/{code}/process/retry")
+async def retry_process(code: str, request: Request, session: SessionDep, services: ServicesDep,
+                        signed_in: SignedInDep, actor: Allowed("incidents", "write")) -> Response:
+    form = await request.form()
+    csrf.verify(request, {k: v for k, v in form.items() if isinstance(v, str)})
+    ticket = await _ticket(session, actor, code)
+    if not ticket.workflow_id or not ticket.bpmn_sha256:
+        raise NotFound("Process")
+    try:
+        await lifecycle.retry_incident(services, actor, ticket.workflow_id)
+    except HotlineError as exc:
+        await session.rollback()
+        message = translate(exc.message, page_locale(request), **exc.params)
+        return await _page(request, session, services, signed_in, actor, code, exc.status_code, error=message)
+    await audit.record(session, actor, "process.retry", "ticket", code)
+    await session.commit()
+    return see_other(f"/tickets/{code}?done=retried#process")
