@@ -17,7 +17,7 @@ from core import engine_types as et
 from core.errors import Forbidden, NotFound, NothingToRetry, ServiceUnavailable, StaleVersion, ValidationFailed
 from core.models import TicketField
 from core.models.tickets import Ticket
-from core.services import bpmn_versions
+from core.services import bpmn_versions, inbox
 from core.services.actor import Actor
 
 PROCESS_ID = "ticket_lifecycle"
@@ -87,6 +87,16 @@ async def complete(services: AppServices, actor: Actor, workflow_id: str, spiff_
         raise
     except RPCError as exc:
         raise NotFound("Ticket") from exc
+
+
+async def complete_inbox_task(session: AsyncSession, services: AppServices, actor: Actor, task_id: int,
+                              data: dict[str, Any]) -> et.ProcessState:
+    """Complete an inbox task (API and web pages alike): the actor must be allowed to take it
+    now; the ticket's workflow checks the form and records the completion."""
+    task, workflow_id = await inbox.task_for_completion(session, actor, task_id)
+    spiff_task_id = task.spiff_task_id
+    await session.rollback()  # nothing to write here (the workflow's activity closes the task); free the connection
+    return await complete(services, actor, workflow_id, spiff_task_id, data)
 
 
 async def process_state(services: AppServices, workflow_id: str) -> et.ProcessState:

@@ -50,7 +50,8 @@ def login_redirect(request: Request) -> Response:
 
 def error_page(request: Request, exc: HotlineError) -> Response:
     locale = page_locale(request)
-    message = translate(exc.message, locale, **exc.params)
+    params = {k: translate(v, locale) if isinstance(v, str) else v for k, v in exc.params.items()}
+    message = translate(exc.message, locale, **params)
     title = translate("Error {status}", locale, status=exc.status_code)
     headers = {"Retry-After": "60"} if exc.status_code in (429, 503) else None
     response = render(request, "error.html", status_code=exc.status_code, title=title, status=exc.status_code,

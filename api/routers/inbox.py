@@ -79,9 +79,6 @@ async def release(task_id: PathId, body: VersionIn, actor: Allowed("inbox", "wri
              summary="Complete a task with its form: the ticket's workflow checks and records it")
 async def complete(task_id: PathId, body: CompleteIn, actor: Allowed("inbox", "write"), session: SessionDep,
                    services: ServicesDep) -> dict[str, Any]:
-    task, workflow_id = await inbox.task_for_completion(session, actor, task_id)
-    spiff_task_id = task.spiff_task_id
-    await session.rollback()  # nothing to write here (the workflow's activity closes the task); free the connection
-    state = await lifecycle.complete(services, actor, workflow_id, spiff_task_id, body.data)
+    state = await lifecycle.complete_inbox_task(session, services, actor, task_id, body.data)
     return {"completed": task_id, "process_completed": state.completed,
             "incident": state.incident.message if state.incident else None}
