@@ -7,13 +7,14 @@ import hashlib
 from temporalio.common import WorkflowIDReusePolicy
 
 from api.services import AppServices
-from core.commands import DELIVER_NOTIFICATION_WORKFLOW, DeliverNotificationInput
+from core.commands import DELIVER_NOTIFICATION_WORKFLOW
 from core.errors import ServiceUnavailable
 from core.i18n import translate
 from core.models import User
+from core.ports import Notification
 
 
-async def deliver(services: AppServices, message: DeliverNotificationInput) -> None:
+async def deliver(services: AppServices, message: Notification) -> None:
     if services.temporal is None:
         raise ServiceUnavailable(component="Temporal")
     await services.temporal.start_workflow(
@@ -29,7 +30,7 @@ async def send_password_reset(services: AppServices, user: User, token: str) -> 
                      "If you did not ask for it, ignore this message.", user.locale,
                      url=base.rstrip("/"), token=token, minutes=settings.reset_token_ttl_minutes)
     key = "reset-" + hashlib.sha256(token.encode()).hexdigest()[:24]
-    await deliver(services, DeliverNotificationInput(
+    await deliver(services, Notification(
         key=key, recipient_user_id=user.id, phone=user.phone, email=user.email,
         subject=translate("Password reset", user.locale), body=body, kind="password_reset", sensitive=True,
     ))

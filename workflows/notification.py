@@ -9,12 +9,13 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     import core.commands
+    import core.ports
 
 
 @workflow.defn(name=core.commands.DELIVER_NOTIFICATION_WORKFLOW)
 class DeliverNotificationWorkflow:
     @workflow.run
-    async def run(self, input: core.commands.DeliverNotificationInput) -> str:
+    async def run(self, input: core.ports.Notification) -> str:
         return await workflow.execute_activity(
             core.commands.DELIVER_NOTIFICATION_ACTIVITY,
             input,

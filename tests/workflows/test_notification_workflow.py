@@ -22,7 +22,7 @@ from temporalio.worker import Interceptor as WorkerInterceptor
 
 from api.notifications import deliver
 from cli.worker import build_worker
-from core.commands import DELIVER_NOTIFICATION_WORKFLOW, DeliverNotificationInput
+from core.commands import DELIVER_NOTIFICATION_WORKFLOW
 from core.ports import ConsoleNotifier, Notification
 from core.settings import Settings
 
@@ -35,14 +35,14 @@ async def within_deadline(awaitable: Awaitable[T]) -> T:
     return await asyncio.wait_for(awaitable, timeout=DEADLINE_S)
 
 
-def a_message(**changes: Any) -> DeliverNotificationInput:
+def a_message(**changes: Any) -> Notification:
     fields: dict[str, Any] = dict(key=f"test-{uuid.uuid4().hex[:12]}", recipient_user_id=7, phone="0901234567",
                                   email="citizen@example.vn", subject="Phiếu 1022", body="Đã tiếp nhận phản ánh",
                                   kind="ticket_update")
-    return DeliverNotificationInput(**{**fields, **changes})
+    return Notification(**{**fields, **changes})
 
 
-async def start_delivery(client: Client, settings: Settings, message: DeliverNotificationInput) -> WorkflowHandle:
+async def start_delivery(client: Client, settings: Settings, message: Notification) -> WorkflowHandle:
     return await client.start_workflow(DELIVER_NOTIFICATION_WORKFLOW, message, id=f"notify-{message.key}",
                                        task_queue=settings.task_queue, result_type=str)
 

@@ -17,7 +17,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from core.commands import DELIVER_NOTIFICATION_WORKFLOW, DeliverNotificationInput
+from core.commands import DELIVER_NOTIFICATION_WORKFLOW
+from core.ports import Notification
 from workflows.engine.sandbox import workflow_runner
 from workflows.registry import WORKFLOWS
 
@@ -68,7 +69,7 @@ class DeliveryThatWaitsFirst:
     """DeliverNotification with a timer the recorded histories never saw."""
 
     @workflow.run
-    async def run(self, input: DeliverNotificationInput) -> str:
+    async def run(self, input: Notification) -> str:
         await workflow.sleep(timedelta(seconds=1))
         return input.key
 
