@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlmodel import col, delete, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.errors import InUse, ValidationFailed
+from core.errors import ValidationFailed
 from core.models import Area, AreaLevel, TicketField
 from core.models.catalog import (
     AreaCreate,
@@ -26,6 +25,7 @@ from core.services.crud import (
     ensure_unique,
     get_or_404,
     has_children,
+    in_use_is_a_conflict,
     paged,
     place_in_tree,
 )
@@ -145,9 +145,6 @@ async def delete_field(session: AsyncSession, actor: Actor, field_id: int, with_
     for node in sorted(subtree, key=lambda n: -len(n.path)):
         await audit.record(session, actor, "delete", "ticket_field", node.id, before=node)
     ids = [n.id for n in subtree]
-    try:
-        async with session.begin_nested():
-            await session.exec(delete(TicketField).where(col(TicketField.id).in_(ids)))  # type: ignore[call-overload]
-    except sa.exc.IntegrityError as exc:
-        raise InUse("Field") from exc
+    async with in_use_is_a_conflict(session, "Field"):
+        await session.exec(delete(TicketField).where(col(TicketField.id).in_(ids)))  # type: ignore[call-overload]
     return len(ids)

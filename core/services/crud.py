@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -99,11 +101,19 @@ async def has_children(session: AsyncSession, model: type[T], node_id: int) -> b
     return (await session.exec(stmt)).first() is not None
 
 
-async def delete_or_conflict(session: AsyncSession, obj: SQLModel, what: str) -> None:
-    """Delete a row; a row still referenced elsewhere gives a clear 409, not a 500."""
+@asynccontextmanager
+async def in_use_is_a_conflict(session: AsyncSession, what: str) -> AsyncIterator[None]:
+    """Deletes inside this block that hit a row still referenced elsewhere give a clear 409
+    (InUse), not a 500; the block is a savepoint, so the session stays usable."""
     try:
         async with session.begin_nested():
-            await session.delete(obj)
-            await session.flush()
+            yield
     except sa.exc.IntegrityError as exc:
         raise InUse(what) from exc
+
+
+async def delete_or_conflict(session: AsyncSession, obj: SQLModel, what: str) -> None:
+    """Delete a row; a row still referenced elsewhere gives a clear 409, not a 500."""
+    async with in_use_is_a_conflict(session, what):
+        await session.delete(obj)
+        await session.flush()
