@@ -121,6 +121,11 @@ def _mine_or_my_units(actor: Actor) -> Any:
     return or_(HumanTask.assignee_id == actor.user_id, unclaimed_for_me)
 
 
+def waiting_for(actor: Actor) -> Any:
+    """The inbox's filter, for other readers (home page counts): what `list_inbox` lists."""
+    return _mine_or_my_units(actor)
+
+
 async def list_inbox(session: AsyncSession, actor: Actor, page: Page, mine_only: bool = False) -> PageResult[dict[str, Any]]:
     stmt = (select(HumanTask, Ticket.code, Ticket.description, Ticket.due_at, Ticket.overdue)
             .join(Ticket, col(Ticket.id) == col(HumanTask.ticket_id))

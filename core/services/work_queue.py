@@ -5,13 +5,15 @@ officers, fields, areas). Reading only; completing a task goes through the ticke
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.authz import Scope
 from core.errors import NotFound
 from core.models import Area, OrgUnit, TicketField, User
+from core.models.base import utcnow
 from core.models.tickets import HumanTask, HumanTaskStatus, Ticket, TicketStatus
 from core.services import inbox
 from core.services.actor import Actor
@@ -52,6 +54,23 @@ async def new_tickets(session: AsyncSession, actor: Actor, page: Page) -> PageRe
             .where(Ticket.status == TicketStatus.new).order_by(col(Ticket.id).desc()))
     total, rows = await paged(session, _scoped(stmt, actor), page)
     return PageResult(total, page.page, page.per_page, [NewTicket(t, task) for t, task in rows])
+
+
+async def home_counts(session: AsyncSession, actor: Actor, desk: bool, due_within: timedelta) -> dict[str, int]:
+    """The home page's counts: new (the desk: reports to dispatch; others: my unit's tasks
+    nobody took yet), waiting for me or my unit, due soon, overdue."""
+    counts = await inbox.inbox_counts(session, actor)
+    now = utcnow()
+    due_soon = (await session.exec(
+        select(func.count()).select_from(HumanTask).join(Ticket, col(Ticket.id) == col(HumanTask.ticket_id))
+        .where(col(HumanTask.status).in_(ACTIVE), inbox.waiting_for(actor), ~col(Ticket.overdue),
+               col(Ticket.due_at) > now, col(Ticket.due_at) <= now + due_within))).one()
+    if desk:
+        new = (await session.exec(_scoped(select(func.count()).select_from(Ticket)
+                                          .where(Ticket.status == TicketStatus.new), actor))).one()
+    else:
+        new = counts["waiting"] - counts["mine"]
+    return {"new": new, "waiting": counts["waiting"], "due_soon": due_soon, "overdue": counts["overdue"]}
 
 
 async def ticket_of_task(session: AsyncSession, task: HumanTask) -> Ticket:

@@ -147,6 +147,11 @@ def test_a_report_goes_from_the_desk_through_the_ward_and_back_closed(person, ar
 
     # the ward's manager assigns the officer (the officer picker shows only for that answer)
     manager = person("ld.tranbien")
+    # the manager's home counts the task waiting for the ward, and links to the inbox
+    reload_until_visible(manager, manager.get_by_test_id("home-waiting").filter(has_text=re.compile("^1$")))
+    expect(manager.get_by_test_id("home-overdue")).to_have_text("0")
+    manager.get_by_role("link", name=re.compile("đang chờ tôi hoặc đơn vị")).click()
+    expect(manager.get_by_test_id("count-waiting")).to_have_text("1")
     open_task(manager, code, "assign")
     officer_picker = picker(manager, "Chuyên viên xử lý")
     expect(officer_picker).to_be_hidden()
