@@ -119,6 +119,37 @@ async def unit_names(session: AsyncSession, events: list[TicketEventPublic]) -> 
     return {u.id: u.name for u in rows if u.id is not None}
 
 
+# Steps that open a stage of the handling: what follows is shown under them in the tree. The
+# engine's own nesting (an event's parent_id) is kept; events without one are grouped here.
+_STAGES = {"received": 0, "dispatched": 0, "auto_dispatched": 0, "assigned_subunit": 0, "out_of_area": 0,
+           "assigned": 1}
+
+
+@dataclass
+class TreeItem:
+    event: TicketEventNode
+    children: list[TreeItem] = field(default_factory=list)
+
+
+def _item(node: TicketEventNode) -> TreeItem:
+    return TreeItem(node, [_item(c) for c in node.children])
+
+
+def progress_tree(roots: list[TicketEventNode]) -> list[TreeItem]:
+    """The progress tree (CRM-04): each step under the dispatch or assignment it belongs to."""
+    out: list[TreeItem] = []
+    stages: list[TreeItem] = []
+    for node in roots:
+        item = _item(node)
+        level = _STAGES.get(node.action)
+        if level is not None and level <= len(stages):
+            (stages[level - 1].children if level else out).append(item)
+            stages = stages[:level] + [item]
+        else:
+            (stages[-1].children if stages else out).append(item)
+    return out
+
+
 async def human_tasks(session: AsyncSession, ticket: Ticket) -> list[HumanTask]:
     return list((await session.exec(select(HumanTask).where(HumanTask.ticket_id == ticket.id)
                                     .order_by(col(HumanTask.created_at), col(HumanTask.id)))).all())

@@ -83,7 +83,7 @@ async def _page(request: Request, session: SessionDep, services: ServicesDep, si
     response = await render_signed_in(
         request, session, signed_in, "ticket_detail.html", status_code, title=_("Ticket {code}", code=code),
         ticket=public, names=await view.names(session, ticket), attachments=await attachments.list_for(session, ticket),
-        events=flat, tree=tree, event_units=await view.unit_names(session, flat), tasks=tasks,
+        events=flat, tree=view.progress_tree(tree), event_units=await view.unit_names(session, flat), tasks=tasks,
         panel=panel, marks=view.marks(tasks, panel, starts).as_json(), has_diagram=version is not None,
         can_upload=_allowed(services, actor, "tickets", "write"), can_retry=_allowed(services, actor, "incidents", "write"),
         tile_url=settings.map_tile_url, max_upload=settings.attachment_max_bytes, v=view, **context)

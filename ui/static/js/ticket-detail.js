@@ -79,8 +79,12 @@
         canvas.zoom("fit-viewport");
         var current = (marks.failed || []).concat(marks.current || [])[0];
         if (current && registry.get(current)) {
+          // Full size, centred on the step the ticket is at (the whole diagram is "fit to frame").
+          var element = registry.get(current);
           canvas.zoom(1);
-          canvas.scrollToElement(registry.get(current));
+          var frame = canvas.viewbox();
+          canvas.viewbox({ x: element.x + element.width / 2 - frame.width / 2, y: element.y + element.height / 2 - frame.height / 2,
+                           width: frame.width, height: frame.height });
         }
         setupZoom(canvas);
         box.setAttribute("data-state", "ready");
