@@ -14,7 +14,7 @@ def _event(i: int, action: str, children: list[TicketEventNode] | None = None) -
                            actor_name=None, unit_id=None, action=action, note=None, data=None, children=children or [])
 
 
-def _shape(items) -> list:  # noqa: ANN001
+def _shape(items) -> list:
     return [(i.event.action, _shape(i.children)) for i in items]
 
 
