@@ -26,6 +26,7 @@ from core.models.tickets import (
     HumanTask,
     HumanTaskStatus,
     Ticket,
+    TicketEventNode,
     TicketEventPublic,
 )
 from core.services.tickets import LOCAL_TZ
