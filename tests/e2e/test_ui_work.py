@@ -173,8 +173,11 @@ def test_a_report_goes_from_the_desk_through_the_ward_and_back_closed(person, ar
     officer.get_by_role("textbox", name=re.compile("^Kết quả xử lý")).fill("Đã phối hợp điện lực sửa đèn lúc 15h.")
     submit_task(officer)
 
-    # the manager approves it
-    manager.goto("/inbox")
+    # the manager, still on the inbox, sees the new task arrive live (Server-Sent Events)
+    expect(manager.get_by_test_id("count-waiting")).to_have_text("1", timeout=DEADLINE_MS)
+    expect(manager.get_by_role("status").filter(has_text="Có công việc mới.")).to_be_visible()
+    manager.get_by_role("link", name="Tải lại danh sách").click()
+    # and approves it
     open_task(manager, code, "approve_result")
     manager.get_by_label("Duyệt", exact=True).check()
     submit_task(manager)

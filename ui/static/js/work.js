@@ -92,9 +92,46 @@
     });
   }
 
+  // Live updates (ui/pages/live.py): counts change in place; new work or a notification
+  // shows a banner with a link that reloads the list (the list itself is not redrawn).
+  function setupLive() {
+    var banner = document.querySelector("[data-live]");
+    if (!banner || !window.EventSource) {
+      return;
+    }
+    function announce(text) {
+      banner.textContent = text + " ";
+      var link = document.createElement("a");
+      link.href = window.location.pathname + window.location.search;
+      link.textContent = banner.getAttribute("data-text-reload");
+      banner.appendChild(link);
+      banner.hidden = false;
+    }
+    var source = new EventSource("/events");
+    source.addEventListener("counts", function (event) {
+      var counts = JSON.parse(event.data);
+      document.querySelectorAll("[data-live-count]").forEach(function (el) {
+        var value = counts[el.getAttribute("data-live-count")];
+        if (value !== undefined) {
+          el.textContent = String(value);
+        }
+      });
+      if (counts.more) {
+        announce(banner.getAttribute("data-text-new"));
+      }
+    });
+    source.addEventListener("notification", function (event) {
+      var note = JSON.parse(event.data);
+      var what = note.ticket_code ? note.title + " (" + note.ticket_code + ")." : note.title;
+      announce(banner.getAttribute("data-text-new") + " " + what);
+    });
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+
   function start() {
     setupForms(document);
     setupDialogs();
+    setupLive();
   }
 
   if (document.readyState === "loading") {
