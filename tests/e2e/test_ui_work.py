@@ -1,7 +1,8 @@
 """The work screens in a real browser with the real worker: the desk creates a report and
 dispatches it, the ward's manager assigns the officer, the officer sends the result, the manager
-approves it and the desk closes it; the desk marks a prank call as spam with a reason; people
-without the role are refused in Vietnamese."""
+approves it and the desk closes it; the desk marks a prank call as spam with a reason; an
+out-of-area report comes back to the desk and goes to the right ward; people without the role
+are refused in Vietnamese; a double submit of the add form makes one report."""
 
 from __future__ import annotations
 
@@ -210,6 +211,41 @@ def test_the_desk_marks_a_prank_call_as_spam_with_a_reason(person) -> None:
     expect(desk).to_have_url(re.compile(r"/desk/new\?notice=done$"))
     desk.goto(f"/desk/ticket/{code}")
     reload_until_visible(desk, desk.get_by_test_id("ticket-status").filter(has_text="Tin rác"))
+
+
+def test_an_out_of_area_report_comes_back_to_the_desk_and_goes_to_the_right_ward(person) -> None:
+    desk = person("dieuphoi")
+    code = create_report(desk, "Rác thải đổ trộm ven đường tại khu phố 3, nhưng thuộc phường Biên Hòa.")
+    dispatch = desk.locator(f"tr[data-ticket='{code}']").get_by_role("link", name=re.compile("^Điều phối"))
+    reload_until_visible(desk, dispatch)
+    dispatch.click()
+    choose_option(picker(desk.get_by_role("dialog"), "Đơn vị xử lý"), "UBND phường Trấn Biên")
+    desk.get_by_role("dialog").get_by_role("button", name="Gửi", exact=True).click()
+    expect(desk.get_by_role("status")).to_have_text("Đã hoàn thành công việc.")
+    manager = person("ld.tranbien")
+    open_task(manager, code, "assign")
+    manager.get_by_label("Giao chuyên viên xử lý").check()
+    choose_option(picker(manager, "Chuyên viên xử lý"), "Bùi Thị Trấn")
+    submit_task(manager)
+    # the officer reports it out of area: a reason is required for that answer
+    officer = person("cv.tranbien")
+    open_task(officer, code, "process")
+    officer.get_by_label("Báo ngoài địa bàn").check()
+    officer.get_by_role("button", name="Gửi", exact=True).click()
+    expect(officer.locator("#t-note-error")).to_have_text(REQUIRED)
+    officer.get_by_role("textbox", name=re.compile(r"^Ghi chú \/ lý do")).fill("Địa điểm thuộc phường Biên Hòa")
+    submit_task(officer)
+    manager.goto("/inbox")
+    open_task(manager, code, "approve_out_of_area")
+    manager.get_by_label("Duyệt", exact=True).check()
+    submit_task(manager)
+    # the desk dispatches it again, to the right ward
+    open_task(desk, code, "redispatch")
+    choose_option(picker(desk, "Đơn vị xử lý"), "UBND phường Biên Hòa")
+    submit_task(desk)
+    desk.goto(f"/desk/ticket/{code}")
+    reload_until_visible(desk, desk.get_by_text("UBND phường Biên Hòa", exact=True))
+    expect(desk.get_by_test_id("ticket-status")).to_have_text("Đã chuyển đơn vị")
 
 
 # ---- refusals ----
