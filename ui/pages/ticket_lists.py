@@ -30,7 +30,7 @@ from reports.xlsx import XlsxTable
 from ui import csrf
 from ui.i18n import N_, Gettext, gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in
-from ui.pages.ticket_list_columns import CHANNEL_LABELS, STATUS_LABELS, export_columns, export_values, filter_options
+from ui.pages.ticket_list_columns import CHANNEL_LABELS, STATUS_LABELS, export_columns, export_values, filter_options, options_html
 from ui.templating import render
 
 router = page_router()
@@ -170,6 +170,7 @@ async def show_list(view: ListView, request: Request, session: SessionDep, servi
         response: Response = render(request, "_ticket_results.html", **context)
     else:
         context["options"] = await filter_options(session, actor)
+        context["options_html"] = options_html
         response = await render_signed_in(request, session, signed_in, "ticket_list.html", **context)
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
