@@ -8,7 +8,7 @@ ticket opened meanwhile does not shift the rows of the page being read."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -143,7 +143,3 @@ async def log_export(session: AsyncSession, actor: Actor, filters: TicketFilters
     await audit.record(session, actor, "tickets.export", "ticket", None,
                        after={"rows": rows, "selected": selected, "pii": can_see_pii, "filters": described})
 
-
-def with_statuses(filters: TicketFilters, statuses: Sequence[TicketStatus]) -> TicketFilters:
-    """A desk list (spam, out of area, processed) is the ticket list with its statuses fixed."""
-    return replace(filters, statuses=tuple(statuses))
