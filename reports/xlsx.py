@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 EXCEL_MAX_ROWS = 1_048_576
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 EXCEL_MAX_TEXT = 32_767
@@ -52,7 +53,7 @@ class XlsxTable:
     constraints.txt; tests read every file back with openpyxl)."""
 
     def __init__(self, path: str | Path, sheet_name: str, columns: Sequence[Column],
-                 tz: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh")) -> None:
+                 tz: ZoneInfo = LOCAL_TZ) -> None:
         self.columns = tuple(columns)
         self.tz = tz
         self.rows = 0
@@ -114,7 +115,7 @@ class XlsxTable:
         sheet.autofilter(0, 0, max(self.rows, 1), len(self.columns) - 1)
         self._book.close()
 
-    def __enter__(self) -> XlsxTable:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -57,7 +57,7 @@ class KeysetPage:
     prev_before: int | None  # pass as `before` for the previous (newer) page
 
 
-def _row_select():  # noqa: ANN202
+def _row_select():
     return (
         select(Ticket.id, Ticket.code, Ticket.created_at, Ticket.channel, Ticket.status, Ticket.citizen_name,
                Ticket.citizen_phone, Ticket.citizen_id_number, col(TicketField.name).label("field_name"),

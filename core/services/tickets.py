@@ -173,7 +173,7 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, LOCAL_TZ)
 
 
-def visible_tickets(actor: Actor, filters: TicketFilters, stmt=None):  # noqa: ANN001, ANN201
+def visible_tickets(actor: Actor, filters: TicketFilters, stmt=None):
     """`stmt` (default: every ticket column) narrowed to the actor's scope and the filters: the
     one place that decides which tickets a list shows."""
     stmt = _scoped(select(Ticket) if stmt is None else stmt, actor)

@@ -49,7 +49,7 @@ def workbook(path: Path) -> openpyxl.Workbook:
         return openpyxl.load_workbook(file)
 
 
-def rows(page: Page):  # noqa: ANN201
+def rows(page: Page):
     return page.get_by_test_id("ticket-row")
 
 

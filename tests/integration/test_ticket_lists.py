@@ -36,7 +36,7 @@ TICKETS = (
 
 
 @pytest.fixture
-async def seeded(app) -> dict[str, object]:  # noqa: ANN001
+async def seeded(app) -> dict[str, object]:
     """Eight tickets in several units, statuses and channels; returns codes by key and ids."""
     async with app.state.services.sessions() as session:
         units = {u.code: u.id for u in (await session.exec(select(OrgUnit))).all()}
@@ -61,7 +61,7 @@ def desk_actor() -> Actor:
     return Actor(user_id=None, username="desk", roles=frozenset({"coordinator"}), scope=Scope.all)
 
 
-async def _codes(app, filters: TicketFilters, **kw) -> list[str]:  # noqa: ANN001, ANN003
+async def _codes(app, filters: TicketFilters, **kw) -> list[str]:
     async with app.state.services.sessions() as session:
         page = await ticket_list.ticket_page(session, desk_actor(), filters, True, **kw)
     return [r.code for r in page.rows]
@@ -161,7 +161,7 @@ async def test_a_bad_date_is_shown_next_to_its_field(client, seeded) -> None:
 
 # ---- Excel ----
 
-def _workbook(response) -> openpyxl.Workbook:  # noqa: ANN001
+def _workbook(response) -> openpyxl.Workbook:
     assert response.status_code == 200, response.text[:500]
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
     return openpyxl.load_workbook(io.BytesIO(response.content))

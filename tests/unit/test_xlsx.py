@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import openpyxl
@@ -18,7 +18,7 @@ def test_values_come_back_with_their_types(tmp_path: Path) -> None:
     path = tmp_path / "t.xlsx"
     with XlsxTable(path, "Danh sách: tin/báo", COLUMNS) as table:
         table.write_rows([
-            ("A&B <1>", "=HYPERLINK(\"http://x\")", datetime(2026, 1, 1, 1, 30, tzinfo=timezone.utc), date(2026, 2, 3), 42),
+            ("A&B <1>", "=HYPERLINK(\"http://x\")", datetime(2026, 1, 1, 1, 30, tzinfo=UTC), date(2026, 2, 3), 42),
             ("  lề  ", "dòng 1\ndòng 2\x07", None, None, 2.5),
         ])
         table.write_rows([("C", "", None, None, None)])

@@ -30,7 +30,14 @@ from reports.xlsx import XlsxTable
 from ui import csrf
 from ui.i18n import N_, Gettext, gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in
-from ui.pages.ticket_list_columns import CHANNEL_LABELS, STATUS_LABELS, export_columns, export_values, filter_options, options_html
+from ui.pages.ticket_list_columns import (
+    CHANNEL_LABELS,
+    STATUS_LABELS,
+    export_columns,
+    export_values,
+    filter_options,
+    options_html,
+)
 from ui.templating import render
 
 router = page_router()
@@ -222,7 +229,7 @@ async def export(view: ListView, request: Request, session: SessionDep, services
 
 
 def _register(view: ListView) -> None:
-    Permitted = Allowed("tickets", view.action)  # noqa: N806
+    Permitted = Allowed("tickets", view.action)
 
     async def list_page(request: Request, session: SessionDep, services: ServicesDep, signed_in: SignedInDep,
                         actor: Permitted) -> Response:  # type: ignore[valid-type]
