@@ -168,7 +168,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{args.port}"
     report: dict = {"machine": f"{platform.node()} {os.cpu_count()} cores {platform.machine()}",
                     "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
-                    "tickets": args.tickets, "seed_seconds": round(seed_seconds, 1)}
+                    "tickets": args.tickets, "seed_seconds": round(seed_seconds, 1),
+                    "load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
     try:
         wait_ready(base)
         with httpx.Client(base_url=base, timeout=120) as client:
@@ -226,6 +227,7 @@ def main() -> None:
             report["export"] = {"rows": rows, "seconds": round(seconds, 2), "bytes": path.stat().st_size,
                                 "server_rss_before_mb": round(rss.before / 2**20, 1),
                                 "server_rss_peak_mb": round(rss.peak / 2**20, 1)}
+        report["load_average_1_5_15"] = [round(x, 1) for x in os.getloadavg()]  # other work on the machine
         print(json.dumps(report, indent=2, ensure_ascii=False))
     finally:
         child.terminate()

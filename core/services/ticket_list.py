@@ -102,7 +102,10 @@ async def ticket_page(session: AsyncSession, actor: Actor, filters: TicketFilter
     if before is not None:
         fetched.reverse()
     rows = [_to_row(r, can_see_pii) for r in fetched]
-    total, capped = await count_capped(session, actor, filters)
+    if after is None and before is None and not more:
+        total, capped = len(rows), False  # the whole list fits on its first page: no count to run
+    else:
+        total, capped = await count_capped(session, actor, filters)
     if before is not None:  # stepped back: older rows exist (at least `before` itself)
         has_newer, has_older = more, bool(rows)
     else:
