@@ -137,6 +137,7 @@ def test_a_report_goes_from_the_desk_through_the_ward_and_back_closed(person, ar
     expect(dialog).to_be_visible()
     expect(dialog.get_by_test_id("ticket-code")).to_have_text(code)
     expect(dialog.get_by_test_id("ticket-status")).to_have_text("Mới")
+    expect(dialog.get_by_test_id("ticket-files")).to_have_text("hien-truong.png")
     expect(dialog.get_by_label("Đánh dấu tin rác")).to_be_visible()
     # when the desk sends it to the ward
     choose_option(picker(dialog, "Đơn vị xử lý"), "UBND phường Trấn Biên")
@@ -154,6 +155,11 @@ def test_a_report_goes_from_the_desk_through_the_ward_and_back_closed(person, ar
     manager.get_by_role("link", name=re.compile("đang chờ tôi hoặc đơn vị")).click()
     expect(manager.get_by_test_id("count-waiting")).to_have_text("1")
     open_task(manager, code, "assign")
+    # they may take the task for themselves and give it back to the unit
+    manager.get_by_role("button", name="Nhận công việc này").click()
+    expect(manager.get_by_role("status")).to_have_text("Bạn đã nhận công việc.")
+    manager.get_by_role("button", name="Trả lại cho đơn vị").click()
+    expect(manager.get_by_role("status")).to_have_text("Bạn đã trả công việc về đơn vị.")
     officer_picker = picker(manager, "Chuyên viên xử lý")
     expect(officer_picker).to_be_hidden()
     manager.get_by_label("Giao chuyên viên xử lý").check()

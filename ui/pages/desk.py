@@ -203,6 +203,7 @@ async def ticket_summary(code: TicketCode, request: Request, session: SessionDep
             except HotlineError:
                 continue
     context = dict(ticket=ticket, open_tasks=open_tasks, views=views, next="/desk/new",
+                   files=await attachments.list_for(session, row),
                    initial_for=lambda view: initial_values(view.fields),
                    unit_name=await work_queue.unit_name(session, ticket.current_unit_id),
                    field_name=await _name(session, "field", ticket.field_id),

@@ -55,9 +55,12 @@ async def _task_page(request: Request, session: SessionDep, signed_in: SignedInD
 
 @router.get("/inbox/{task_id}")
 async def task_page(task_id: PathId, request: Request, session: SessionDep, signed_in: SignedInDep,
-                    actor: Allowed("inbox", "write"), next: str | None = None) -> Response:
-    view = await task_view(session, actor, task_id, page_locale(request))
-    return await _task_page(request, session, signed_in, view, next=local_path(next, "/inbox"))
+                    actor: Allowed("inbox", "write"), next: str | None = None, notice: str | None = None) -> Response:
+    locale = page_locale(request)
+    view = await task_view(session, actor, task_id, locale)
+    message = NOTICES.get(notice or "")
+    return await _task_page(request, session, signed_in, view, next=local_path(next, "/inbox"),
+                            notice=gettext_for(locale)(message) if message else None)
 
 
 @router.post("/inbox/{task_id}")
