@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
@@ -15,7 +16,7 @@ from temporalio.service import RPCError
 from api.services import AppServices
 from core import engine_types as et
 from core.errors import Forbidden, NotFound, NothingToRetry, ServiceUnavailable, StaleVersion, ValidationFailed
-from core.models import TicketField
+from core.models import OrgUnit, TicketField, User
 from core.models.tickets import Ticket
 from core.services import bpmn_versions, inbox
 from core.services.actor import Actor
@@ -89,12 +90,31 @@ async def complete(services: AppServices, actor: Actor, workflow_id: str, spiff_
         raise NotFound("Ticket") from exc
 
 
+async def check_references(session: AsyncSession, schema: dict[str, Any], data: dict[str, Any]) -> None:
+    """Refuse (422, nothing recorded) form values that name a unit or a person who does not
+    exist or is inactive: the engine cannot look them up, and its operators would fail on them
+    later, leaving the ticket stuck on an incident."""
+    problems = []
+    for format_, model, column, message in ((et.FORMAT_ORG_UNIT_PATH, OrgUnit, OrgUnit.path, "unknown or inactive unit"),
+                                            (et.FORMAT_USERNAME, User, User.username, "unknown or inactive user")):
+        fields = [(name, data[name]) for name, field in (schema.get("properties") or {}).items()
+                  if field.get("format") == format_ and isinstance(data.get(name), str) and data[name]]
+        if not fields:
+            continue
+        values = {value for _, value in fields}
+        known = set((await session.exec(select(column).where(col(column).in_(values), model.active))).all())
+        problems += [{"field": f"data.{name}", "message": message} for name, value in fields if value not in known]
+    if problems:
+        raise ValidationFailed(details=problems)
+
+
 async def complete_inbox_task(session: AsyncSession, services: AppServices, actor: Actor, task_id: int,
                               data: dict[str, Any]) -> et.ProcessState:
     """Complete an inbox task (API and web pages alike): the actor must be allowed to take it
     now; the ticket's workflow checks the form and records the completion."""
     task, workflow_id = await inbox.task_for_completion(session, actor, task_id)
     spiff_task_id = task.spiff_task_id
+    await check_references(session, task.form_schema or {}, data)
     await session.rollback()  # nothing to write here (the workflow's activity closes the task); free the connection
     return await complete(services, actor, workflow_id, spiff_task_id, data)
 

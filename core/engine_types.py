@@ -35,6 +35,12 @@ NO_INCIDENT = "no_incident"
 NOT_RETRYABLE = "not_retryable"
 
 # Outcomes of a human task when it leaves the inbox.
+# What a string field of a task form may refer to (`"format"` in its form schema): the API checks
+# these against the database before a completion reaches the workflow.
+FORMAT_ORG_UNIT_PATH = "org-unit-path"
+FORMAT_USERNAME = "username"
+REFERENCE_FORMATS = (FORMAT_ORG_UNIT_PATH, FORMAT_USERNAME)
+
 TASK_COMPLETED = "completed"
 TASK_CANCELLED = "cancelled"  # a boundary event (SLA timer, …) took the process elsewhere
 

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from api.lifecycle import complete
 from core.db import unit_of_work
 from core.models import OrgUnit, TicketField
 from core.models.tickets import AutoDispatchRule
+from core.services.actor import Actor
 from tests.conftest import login
 
 DEADLINE_S = 60  # generous: a busy 2-core machine, and retries after a killed worker
@@ -237,15 +239,36 @@ async def test_auto_dispatch_then_the_sla_runs_out(client, people, units, runnin
     assert again.status_code == 200 and again.json()["code"] == code
 
 
-async def test_a_failing_step_is_an_incident_the_desk_sees_and_retries(client, people, units) -> None:
-    # given a dispatch to a unit path that does not exist (the form only checks it is text)
+async def test_references_to_unknown_units_or_people_are_refused_before_the_engine(client, people, units) -> None:
+    desk, manager = people["dieuphoi"], people["ld.tranbien"]
+    code = await open_ticket(client, desk, "life-refs-1")
+    item = await task(client, desk, code, "dispatch")
+    bad_unit = await client.post(f"/api/v1/inbox/{item['id']}/complete", headers=desk, json={"data": {"unit_path": "/9999/"}})
+    assert bad_unit.status_code == 422
+    assert bad_unit.json()["details"] == [{"field": "data.unit_path", "message": "đơn vị không tồn tại hoặc đã ngừng hoạt động"}]
+    assert "dispatched" not in await actions(client, desk, code)
+    await do(client, desk, code, "dispatch", unit_path=units["P.TRANBIEN"])
+    assign = await task(client, manager, code, "assign")
+    nobody = await client.post(f"/api/v1/inbox/{assign['id']}/complete", headers=manager,
+                               json={"data": {"decision": "officer", "officer": "khong.co.ai"}})
+    assert nobody.status_code == 422 and nobody.json()["details"][0]["field"] == "data.officer"
+    await do(client, manager, code, "assign", decision="officer", officer="cv.tranbien")
+    await status_is(client, desk, code, "assigned")
+
+
+async def test_a_failing_step_is_an_incident_the_desk_sees_and_retries(client, people, units, running) -> None:
+    # given a completion that reaches the workflow with a unit path that does not exist (an
+    # integration that bypasses the API's reference check, or a unit deleted meanwhile)
     desk = people["dieuphoi"]
     code = await open_ticket(client, desk, "life-incident-1")
     state = (await client.get(f"/api/v1/tickets/{code}/process", headers=desk)).json()
     assert [t["bpmn_id"] for t in state["open_tasks"]] == ["dispatch"] and state["incident"] is None
     nothing = await client.post(f"/api/v1/tickets/{code}/process/retry", headers=desk)
     assert nothing.status_code == 409 and nothing.json()["error_id"] == "nothing_to_retry"
-    await do(client, desk, code, "dispatch", unit_path="/9999/")
+    item = await task(client, desk, code, "dispatch")
+    await complete(running.services, Actor(user_id=0, username="dieuphoi", roles=frozenset({"coordinator"}),
+                                           unit_path="/1/"),
+                   f"{running.services.settings.workflow_id_prefix}{code}", item["spiff_task_id"], {"unit_path": "/9999/"})
 
     # then the process stops on that step and says why, with nothing recorded for it
     async def incident() -> dict[str, Any] | None:

@@ -54,3 +54,15 @@ def test_an_enum_condition_and_a_missing_else() -> None:
 def test_unsupported_conditions_are_refused_at_deploy_time(part: dict, problem: str) -> None:
     schema = {"type": "object", "properties": {"a": {"type": "string"}}, **part}
     assert problem in check_schema(schema)
+
+
+def test_a_field_may_say_what_it_refers_to_but_only_known_references() -> None:
+    base = {"type": "object", "properties": {"unit_path": {"type": "string", "format": "org-unit-path"},
+                                             "officer": {"type": "string", "format": "username"}}}
+    assert check_schema(base) == []
+    assert validate_form(base, {"unit_path": "/1/5/", "officer": "cv.tranbien"}) == []
+    wrong = {"type": "object", "properties": {"when": {"type": "string", "format": "date-time"},
+                                              "count": {"type": "integer", "format": "username"}}}
+    assert check_schema(wrong) == [
+        "field 'when': format applies to strings and must be one of org-unit-path, username",
+        "field 'count': format applies to strings and must be one of org-unit-path, username"]

@@ -6,6 +6,9 @@ properties have `type` string / integer / number / boolean, and optionally `enum
 `title` / `description`. Fields the schema does not declare are refused: form data is merged
 into the process data, so an undeclared field could overwrite a process variable.
 
+A string field may say what it refers to: `"format": "org-unit-path"` or `"username"`; the API
+checks those against the database before the workflow sees the form.
+
 Conditional requirements, JSON Schema's `if` / `then` / `else` in one narrow shape: `if` holds
 `properties` whose fields state a `const` or an `enum` (and may list `required`), `then` and
 `else` hold only `required`. E.g. a dispatch form needs `unit_path`, unless the decision is
@@ -22,9 +25,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from core.engine_types import REFERENCE_FORMATS
+
 _TYPES = ("string", "integer", "number", "boolean")
 _TOP_KEYS = {"type", "required", "properties", "title", "description", "additionalProperties", "if", "then", "else"}
-_FIELD_KEYS = {"type", "enum", "minLength", "maxLength", "minimum", "maximum", "title", "description"}
+_FIELD_KEYS = {"type", "enum", "minLength", "maxLength", "minimum", "maximum", "title", "description", "format"}
+
 
 
 def _is_number(value: Any) -> bool:
@@ -110,6 +116,8 @@ def _check_field(name: str, field: Any) -> list[str]:
     kind = field.get("type")
     if kind not in _TYPES:
         return [*problems, f"type must be one of {', '.join(_TYPES)}"]
+    if "format" in field and (kind != "string" or field["format"] not in REFERENCE_FORMATS):
+        problems.append(f"format applies to strings and must be one of {', '.join(REFERENCE_FORMATS)}")
     if "enum" in field and (not isinstance(field["enum"], list) or not field["enum"]
                             or not all(_matches_type(v, kind) for v in field["enum"])):
         problems.append(f"enum must be a non-empty list of {kind} values")
@@ -156,3 +164,4 @@ def _field_problems(field: dict[str, Any], value: Any) -> list[str]:
     if "maximum" in field and value > field["maximum"]:
         problems.append(f"must be at most {field['maximum']}")
     return problems
+
