@@ -54,6 +54,7 @@ class Ticket(SQLModel, table=True):
         sa.Index("ix_ticket_status_id", "status", "id"),
         sa.Index("ix_ticket_unit_id", "current_unit_id", "id"),
         sa.Index("ix_ticket_created_at", "created_at"),
+        sa.Index("ix_ticket_overdue_id", "id", postgresql_where=sa.text("overdue")),  # few rows: counted fast
         # the lists' text search (ILIKE '%…%' on each of these) uses trigram indexes (pg_trgm)
         *(sa.Index(f"ix_ticket_{c}_trgm", c, postgresql_using="gin", postgresql_ops={c: "gin_trgm_ops"})
           for c in ("code", "citizen_name", "citizen_phone", "address", "description")),

@@ -7,6 +7,7 @@ Create Date: 2026-11-26
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = '0005'
@@ -21,6 +22,7 @@ def upgrade() -> None:
     op.create_index('ix_ticket_status_id', 'ticket', ['status', 'id'], unique=False)
     op.create_index('ix_ticket_unit_id', 'ticket', ['current_unit_id', 'id'], unique=False)
     op.create_index('ix_ticket_created_at', 'ticket', ['created_at'], unique=False)
+    op.create_index('ix_ticket_overdue_id', 'ticket', ['id'], unique=False, postgresql_where=sa.text('overdue'))
     # pg_trgm ships with PostgreSQL (contrib) and is a trusted extension: the database owner may create it.
     op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
     for column in TEXT_COLUMNS:
@@ -31,6 +33,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for column in TEXT_COLUMNS:
         op.drop_index(f'ix_ticket_{column}_trgm', table_name='ticket')
+    op.drop_index('ix_ticket_overdue_id', table_name='ticket')
     op.drop_index('ix_ticket_created_at', table_name='ticket')
     op.drop_index('ix_ticket_unit_id', table_name='ticket')
     op.drop_index('ix_ticket_status_id', table_name='ticket')
