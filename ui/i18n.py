@@ -46,7 +46,8 @@ def gettext_for(locale: str) -> Gettext:
 # English label so the English UI reads in English. Unknown codes keep their stored name.
 _MENU_EN = {
     "HOME": "Home", "DESK": "1022 desk", "DESK_NEW": "New reports", "DESK_SPAM": "Spam",
-    "DESK_OUT_OF_AREA": "Out of area", "DESK_PROCESSED": "Processed", "TICKETS": "Report statistics",
+    "DESK_OUT_OF_AREA": "Out of area", "DESK_PROCESSED": "Processed", "DESK_RULES": "Auto-dispatch",
+    "TICKETS": "Report statistics",
     "INBOX": "My tasks", "CALLS": "Calls", "SMS": "SMS messages", "KB": "Administrative procedures",
     "REPORTS": "Reports", "ADMIN": "Administration", "ADMIN_USERS": "Users", "ADMIN_ROLES": "Roles and menus",
     "ADMIN_GROUPS": "Permission groups", "ADMIN_UNITS": "Units", "ADMIN_AREAS": "Areas", "ADMIN_FIELDS": "Fields",

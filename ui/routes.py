@@ -15,6 +15,7 @@ from ui.pages import account, auth, home
 from ui.pages import desk, inbox, live
 from ui.pages import ticket_lists
 from ui.pages import ticket_detail
+from ui.pages import admin_audit, admin_fields, admin_org, admin_people, desk_rules
 from ui.security import PageRoute, SecureStaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -25,6 +26,8 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 for pages in (auth.router, account.router, home.router, ticket_lists.router):
     router.include_router(pages)
 for pages in (desk.router, inbox.router, live.router):  # the work screens of the desk and the units
+    router.include_router(pages)
+for pages in (admin_people.router, admin_org.router, admin_fields.router, desk_rules.router, admin_audit.router):
     router.include_router(pages)
 
 

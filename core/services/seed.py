@@ -54,6 +54,7 @@ MENUS: tuple[tuple[str, str, str | None, str, str | None], ...] = (
     ("DESK_SPAM", "Tin rác", "/desk/spam", "trash", "DESK"),
     ("DESK_OUT_OF_AREA", "Ngoài địa bàn", "/desk/out-of-area", "geo", "DESK"),
     ("DESK_PROCESSED", "Đã xử lý", "/desk/processed", "check2-circle", "DESK"),
+    ("DESK_RULES", "Tự động điều phối", "/desk/dispatch-rules", "signpost-split", "DESK"),
     ("TICKETS", "Thống kê tin báo", "/tickets", "list-ul", None),
     ("INBOX", "Công việc của tôi", "/inbox", "clipboard-check", None),
     ("CALLS", "Cuộc gọi", "/calls", "telephone", None),
@@ -72,8 +73,8 @@ MENUS: tuple[tuple[str, str, str | None, str, str | None], ...] = (
 
 ROLE_MENUS: dict[str, tuple[str, ...]] = {
     SystemRole.admin: tuple(m[0] for m in MENUS),
-    SystemRole.coordinator: ("HOME", "DESK_NEW", "DESK_SPAM", "DESK_OUT_OF_AREA", "DESK_PROCESSED", "TICKETS", "INBOX",
-                             "CALLS", "SMS", "KB", "REPORTS"),
+    SystemRole.coordinator: ("HOME", "DESK_NEW", "DESK_SPAM", "DESK_OUT_OF_AREA", "DESK_PROCESSED", "DESK_RULES", "TICKETS",
+                             "INBOX", "CALLS", "SMS", "KB", "REPORTS"),
     SystemRole.agent: ("HOME", "DESK_NEW", "TICKETS", "CALLS", "SMS", "KB"),
     SystemRole.unit_manager: ("HOME", "INBOX", "TICKETS", "REPORTS", "KB"),
     SystemRole.officer: ("HOME", "INBOX", "TICKETS", "KB"),
@@ -108,6 +109,7 @@ async def seed_access(session: AsyncSession) -> None:
         session.add(role)
         roles[code] = role  # type: ignore[assignment]
     menus: dict[str, Menu] = {}
+    new_menus: set[str] = set()
     for order, (code, name, url, icon, parent) in enumerate(MENUS):
         menu = await _by_code(session, Menu, code)
         if menu is None:
@@ -115,13 +117,16 @@ async def seed_access(session: AsyncSession) -> None:
                         parent_id=menus[parent].id if parent else None)
             session.add(menu)
             await session.flush()
+            new_menus.add(code)
         menus[code] = menu  # type: ignore[assignment]
     await session.flush()
     existing_links = set((await session.exec(select(RoleMenu.role_id, RoleMenu.menu_id))).all())
     fresh_roles = {r.id for r in roles.values()} - {rid for rid, _ in existing_links}
     for code, menu_codes in ROLE_MENUS.items():
-        if roles[code].id in fresh_roles:
-            session.add_all([RoleMenu(role_id=roles[code].id, menu_id=menus[m].id) for m in menu_codes])  # type: ignore[arg-type]
+        # a fresh role gets its whole menu; a role an administrator may have edited gets only
+        # the entries this release added (an entry they removed stays removed)
+        wanted = menu_codes if roles[code].id in fresh_roles else [m for m in menu_codes if m in new_menus]
+        session.add_all([RoleMenu(role_id=roles[code].id, menu_id=menus[m].id) for m in wanted])  # type: ignore[arg-type]
     for code, name, role_codes in GROUPS:
         if await _by_code(session, PermissionGroup, code) is None:
             group = PermissionGroup(code=code, name=name)

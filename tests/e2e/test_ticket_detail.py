@@ -27,10 +27,10 @@ from playwright.sync_api import Browser, Page, expect
 from cli.asgi import create_full_app
 from cli.embedded.temporal import EmbeddedTemporal
 from core.settings import Settings
+from tests.e2e.axe import axe_violations
 from tests.e2e.test_ui_shell import sign_in
 from tests.support import database_copy, serve_in_thread, wait_for
 
-AXE = Path(__file__).parent / "vendor/axe-core/axe.min.js"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(range(256)) * 16
 DEADLINE_S = 120  # generous: the engine shares the machine with the rest of the suite
 
@@ -170,12 +170,3 @@ def test_another_units_officer_gets_the_vietnamese_not_found_page(desk_page: Pag
     assert answer is not None and answer.status == 404
     expect(page.get_by_role("alert")).to_have_text("Phản ánh này không tồn tại hoặc không thuộc phạm vi đơn vị của bạn.")
 
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """Serious and critical WCAG 2.1 A/AA violations on the page (axe-core, vendored for tests).
-    `evaluate` runs in the page through the DevTools protocol, outside its CSP."""
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
-        .then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-        .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})))""")
-    return list(result)
