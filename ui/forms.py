@@ -43,9 +43,18 @@ def failed_fields(exc: ValidationFailed, locale: str) -> tuple[FieldErrors, str 
     errors: FieldErrors = {}
     for detail in exc.details if isinstance(exc.details, list) else []:
         if isinstance(detail, dict) and "field" in detail and "message" in detail:
-            errors.setdefault(str(detail["field"]), []).append(translate(str(detail["message"]), locale))
+            errors.setdefault(str(detail["field"]), []).append(_detail_message(detail, locale))
     general = None if errors and exc.message == ValidationFailed.message else translate(exc.message, locale, **exc.params)
     return errors, general
+
+
+def _detail_message(detail: dict[str, Any], locale: str) -> str:
+    """A detail's message id, translated, then filled with its params ("{code} is already used by {name}")."""
+    params = detail.get("params") or {}
+    try:
+        return translate(str(detail["message"]), locale, **params)
+    except (KeyError, IndexError, ValueError):
+        return translate(str(detail["message"]), locale)
 
 
 # The same English message ids as api.errors (their Vietnamese is in core's catalogue); here

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 import sqlalchemy as sa
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StringConstraints
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, updated_at_field
@@ -17,6 +18,9 @@ class AreaLevel(StrEnum):
     province = "province"  # tỉnh / thành phố trực thuộc trung ương
     district = "district"  # huyện / quận / thị xã / thành phố thuộc tỉnh (before 1 Jul 2025 only)
     commune = "commune"  # xã / phường / thị trấn / đặc khu
+
+
+AreaSchemeName = Annotated[str, StringConstraints(pattern=r"^(2025|legacy)$")]
 
 
 class Area(SQLModel, table=True):
@@ -46,6 +50,8 @@ class AreaCreate(SQLModel):
     kind: str | None = Field(default=None, max_length=50)
     level: AreaLevel
     parent_id: DbId | None = None
+    scheme: AreaSchemeName | None = Field(default=None, description="map of a new province (2025 by default); "
+                                          "an area under a parent is on its parent's map")
     active: bool = True
 
 

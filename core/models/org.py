@@ -10,7 +10,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from core.models.base import created_at_field, updated_at_field
-from core.types import Code, DbId, Name, ShortText
+from core.types import Code, DbId, Name, Phone, ShortText
 
 
 class OrgUnitKind(StrEnum):
@@ -54,6 +54,7 @@ class OrgUnitCreate(SQLModel):
     parent_id: DbId | None = None
     manager_id: DbId | None = None
     area_id: DbId | None = None
+    phone: Phone | None = None
     description: ShortText | None = None
     active: bool = True
 
@@ -66,6 +67,7 @@ class OrgUnitUpdate(SQLModel):
     parent_id: DbId | None = None
     manager_id: DbId | None = None
     area_id: DbId | None = None
+    phone: Phone | None = None
     description: ShortText | None = None
     active: bool | None = None
 
@@ -79,5 +81,6 @@ class OrgUnitPublic(SQLModel):
     path: str
     manager_id: int | None
     area_id: int | None
+    phone: str | None = None
     description: str | None
     active: bool

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import col, delete, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.errors import ValidationFailed
-from core.models import Area, AreaLevel, TicketField
+from core.errors import InUse, ValidationFailed
+from core.models import Area, AreaLevel, AutoDispatchRule, OrgUnit, Ticket, TicketField
 from core.models.catalog import (
     AreaCreate,
     AreaPublic,
@@ -63,11 +63,13 @@ async def create_area(session: AsyncSession, actor: Actor, data: AreaCreate) -> 
         raise ValidationFailed(details=[{"field": "parent_id", "message": "a district or commune needs a parent area"}])
     if parent is not None and data.level not in _CHILD_LEVEL[AreaLevel(parent.level)]:
         raise ValidationFailed(details=[{"field": "level", "message": f"a {data.level} cannot be under a {parent.level}"}])
-    scheme = parent.scheme if parent else "2025"
+    scheme = parent.scheme if parent else (data.scheme or "2025")
+    if scheme == "2025" and data.level is AreaLevel.district:
+        raise ValidationFailed(details=[{"field": "level", "message": "the map in force since 1 July 2025 has no districts"}])
     existing = (await session.exec(select(Area).where(Area.scheme == scheme, Area.code == data.code))).first()
     if existing:
-        raise ValidationFailed(details=[{"field": "code", "message": f"code {data.code} is already used by {existing.name}"}])
-    area = Area(**data.model_dump(exclude={"parent_id"}), scheme=scheme)
+        raise ValidationFailed(details=[_code_taken(data.code, existing)])
+    area = Area(**data.model_dump(exclude={"parent_id", "scheme"}), scheme=scheme)
     session.add(area)
     await session.flush()
     await place_in_tree(session, Area, area, data.parent_id)
@@ -82,7 +84,7 @@ async def update_area(session: AsyncSession, actor: Actor, area_id: int, data: A
     if "code" in changes and changes["code"] != area.code:
         clash = (await session.exec(select(Area).where(Area.scheme == area.scheme, Area.code == changes["code"]))).first()
         if clash:
-            raise ValidationFailed(details=[{"field": "code", "message": f"code {changes['code']} is already used by {clash.name}"}])
+            raise ValidationFailed(details=[_code_taken(changes["code"], clash)])
     apply(area, changes)
     session.add(area)
     await audit.record(session, actor, "update", "area", area.id, before=before, after=area)
@@ -93,9 +95,25 @@ async def delete_area(session: AsyncSession, actor: Actor, area_id: int) -> None
     area = await get_or_404(session, Area, area_id, "Area")
     if await has_children(session, Area, area_id):
         raise ValidationFailed("Delete the areas under it first.", details=[{"field": "id", "message": "has child areas"}])
+    if await _area_in_use(session, area_id):
+        raise InUse("Area")
     before = area.model_copy()
     await delete_or_conflict(session, area, "Area")
     await audit.record(session, actor, "delete", "area", area_id, before=before)
+
+
+def _code_taken(code: str, holder: Area) -> dict[str, object]:
+    return {"field": "code", "message": "code {code} is already used by {name}", "params": {"code": code, "name": holder.name}}
+
+
+async def _area_in_use(session: AsyncSession, area_id: int) -> bool:
+    """Tickets, units, fields and dispatch rules would lose their area (SET NULL) or their rule
+    (CASCADE) without a word: an area they name is deactivated, not deleted."""
+    for model in (Ticket, OrgUnit, TicketField, AutoDispatchRule):
+        stmt = select(model.id).where(model.area_id == area_id).limit(1)  # type: ignore[attr-defined]
+        if (await session.exec(stmt)).first() is not None:
+            return True
+    return False
 
 
 # ---- ticket fields ----

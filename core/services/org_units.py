@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.errors import ValidationFailed
-from core.models import Area, OrgUnit, User
+from core.errors import InUse, ValidationFailed
+from core.models import Area, AutoDispatchRule, OrgUnit, Ticket, User
 from core.models.org import OrgUnitCreate, OrgUnitPublic, OrgUnitUpdate
 from core.services import audit
 from core.services.actor import Actor
@@ -60,6 +60,19 @@ async def delete_unit(session: AsyncSession, actor: Actor, unit_id: int) -> None
     unit = await get_or_404(session, OrgUnit, unit_id, "Unit")
     if await has_children(session, OrgUnit, unit_id):
         raise ValidationFailed("Delete or move the sub-units first.", details=[{"field": "id", "message": "has sub-units"}])
+    if await _handles_work(session, unit_id):
+        raise InUse("Unit")
     before = unit.model_copy()
     await delete_or_conflict(session, unit, "Unit")
     await audit.record(session, actor, "delete", "org_unit", unit_id, before=before)
+
+
+async def _handles_work(session: AsyncSession, unit_id: int) -> bool:
+    """Tickets in the unit's hands would lose their handler (SET NULL) and its dispatch rules
+    would vanish (CASCADE) without a word: such a unit is deactivated, not deleted. (Its users
+    already block the delete: RESTRICT.)"""
+    for stmt in (select(Ticket.id).where(Ticket.current_unit_id == unit_id),
+                 select(AutoDispatchRule.id).where(AutoDispatchRule.unit_id == unit_id)):
+        if (await session.exec(stmt.limit(1))).first() is not None:
+            return True
+    return False
