@@ -76,6 +76,12 @@ class Conflict(HotlineError):
         super().__init__(what=what, **kw)
 
 
+class TicketNotEditable(HotlineError):
+    status_code = 409
+    error_id = "ticket_not_editable"
+    message = "Report {code} has already been dispatched: it can no longer be changed at the desk."
+
+
 class StaleVersion(HotlineError):
     status_code = 409
     error_id = "stale_version"

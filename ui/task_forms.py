@@ -34,6 +34,7 @@ FIELD_LABELS = {
 }
 OPTION_LABELS = {
     ("decision", "dispatch"): N_("Dispatch to a unit"), ("decision", "spam"): N_("Mark as spam"),
+    ("decision", "delete"): N_("Delete (entered by mistake or a duplicate)"),
     ("decision", "officer"): N_("Assign an officer"), ("decision", "subunit"): N_("Pass to a subordinate unit"),
     ("decision", "approve"): N_("Approve"), ("decision", "reject"): N_("Reject and send back"),
     ("outcome", "result"): N_("Send the result"), ("outcome", "spam"): N_("Report as spam"),

@@ -31,20 +31,12 @@ from core.models.tickets import (
 )
 from core.services.tickets import LOCAL_TZ
 from ui.i18n import N_
+from ui.labels import CHANNEL_LABELS, STATUS_LABELS  # noqa: F401 (the page reads them as v.STATUS_LABELS)
 
 PROCESS_QUERY_TIMEOUT_S = 5.0  # the page must come back even when Temporal hangs
 
 log = logging.getLogger(__name__)
 
-STATUS_LABELS = {
-    "new": N_("New"), "dispatched": N_("Dispatched to a unit"), "assigned": N_("Being processed"),
-    "pending_approval": N_("Waiting for approval"), "resolved": N_("Resolved"), "spam": N_("Spam"),
-    "out_of_area": N_("Out of area"), "closed": N_("Closed"),
-}
-CHANNEL_LABELS = {
-    "call": N_("Phone call"), "sms": N_("SMS"), "zalo": N_("Zalo"), "app": N_("Mobile app"), "web": N_("Website"),
-    "open311": N_("Open311"), "desk": N_("1022 desk"), "import": N_("Import"),
-}
 ACTION_LABELS = {
     "received": N_("Report received"), "auto_dispatched": N_("Dispatched automatically by rule"),
     "dispatched": N_("Dispatched to a unit"), "assigned": N_("Assigned to an officer"),
@@ -55,7 +47,7 @@ ACTION_LABELS = {
     "out_of_area_reported": N_("Reported as out of area"), "out_of_area": N_("Returned to the desk as out of area"),
     "support_requested": N_("Support requested from another unit"), "support_answered": N_("Support unit answered"),
     "task_opened": N_("Task opened"), "task_completed": N_("Task done"), "task_cancelled": N_("Task cancelled"),
-    "attachment_added": N_("File attached"),
+    "attachment_added": N_("File attached"), "edited": N_("Corrected at the desk"), "deleted": N_("Deleted by the desk"),
 }
 LANE_LABELS = {"coordinator": N_("1022 desk"), "unit_manager": N_("Unit manager"), "officer": N_("Case officer")}
 TASK_STATUS_LABELS = {"open": N_("Waiting"), "claimed": N_("Taken"), "completed": N_("Done"), "cancelled": N_("Cancelled")}

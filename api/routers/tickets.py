@@ -13,7 +13,14 @@ from api.deps import Allowed, PageDep, QueryId, ServicesDep, SessionDep
 from api.schemas import ERROR_RESPONSES, PageOut
 from core import engine_types as et
 from core.errors import NotFound
-from core.models.tickets import TicketCreate, TicketEventNode, TicketEventPublic, TicketPublic, TicketStatus
+from core.models.tickets import (
+    TicketCreate,
+    TicketEdit,
+    TicketEventNode,
+    TicketEventPublic,
+    TicketPublic,
+    TicketStatus,
+)
 from core.services import audit, tickets
 from core.services.actor import Actor
 
@@ -64,6 +71,16 @@ async def get_ticket(code: TicketCode, actor: Allowed("tickets", "read"), sessio
     out = await tickets.get_ticket(session, actor, code, _sees_pii(services, actor))
     await session.commit()  # the personal-data access log
     return out
+
+
+@router.patch("/{code}", response_model=TicketPublic,
+              summary="Correct a ticket the desk has not dispatched yet (CRM-31); a dispatched one is 409")
+async def edit_ticket(code: TicketCode, body: TicketEdit, actor: Allowed("tickets", "write"), session: SessionDep,
+                      services: ServicesDep) -> TicketPublic:
+    sees_pii = _sees_pii(services, actor)
+    ticket = await tickets.edit_new_ticket(session, actor, code, body, sees_pii)
+    await session.commit()
+    return tickets.to_public(ticket, sees_pii)
 
 
 @router.get("/{code}/progress", response_model=ProgressOut, summary="Processing history as a list and as a tree (CRM-04)")

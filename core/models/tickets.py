@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -36,6 +36,7 @@ class TicketStatus(StrEnum):
     spam = "spam"
     out_of_area = "out_of_area"
     closed = "closed"
+    deleted = "deleted"  # withdrawn by the desk before dispatch (entered by mistake, a duplicate)
 
 
 class LegalBasis(StrEnum):
@@ -105,6 +106,30 @@ class TicketCreate(SQLModel):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     source_ref: ExternalRef | None = None
+
+
+class TicketEdit(SQLModel):
+    """What the desk may correct on a ticket it has not dispatched yet (CRM-31); every field
+    given replaces the stored one, the others stay."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel | None = None
+    description: LongText | None = Field(default=None, min_length=5)
+    citizen_name: Name | None = None
+    citizen_phone: Phone | None = None
+    citizen_id_number: IdNumber | None = None
+    field_id: DbId | None = None
+    area_id: DbId | None = None
+    address: ShortText | None = None
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+    @field_validator("channel", "description")
+    @classmethod
+    def _not_cleared(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("This field is required.")
+        return value
 
 
 class TicketPublic(SQLModel):

@@ -20,7 +20,7 @@ from core.services.delivery import notify_users
 from core.services.inbox import candidates
 from core.services.tickets import record_event, ticket_by_code
 
-CLOSED_STATES = {TicketStatus.resolved, TicketStatus.spam, TicketStatus.closed}
+CLOSED_STATES = {TicketStatus.resolved, TicketStatus.spam, TicketStatus.closed, TicketStatus.deleted}
 
 
 async def unit_by_path(session: AsyncSession, path: str | None) -> OrgUnit | None:
@@ -76,7 +76,7 @@ async def move_ticket(session: AsyncSession, code: str, key: str, move: Move) ->
         ticket.status = move.status
         if move.status in CLOSED_STATES:
             ticket.closed_at = utcnow()
-            ticket.hidden = move.status is TicketStatus.spam
+            ticket.hidden = move.status in (TicketStatus.spam, TicketStatus.deleted)
     if unit is not None:
         ticket.current_unit_id = unit.id
     if move.assignee is not None:

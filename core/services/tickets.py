@@ -14,7 +14,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.authz import Scope
-from core.errors import NotFound, ValidationFailed
+from core.errors import NotFound, TicketNotEditable, ValidationFailed
 from core.models import Area, TicketField
 from core.models.base import utcnow
 from core.models.tickets import (
@@ -22,6 +22,7 @@ from core.models.tickets import (
     Ticket,
     TicketCounter,
     TicketCreate,
+    TicketEdit,
     TicketEvent,
     TicketEventNode,
     TicketEventPublic,
@@ -96,6 +97,44 @@ async def open_ticket(session: AsyncSession, actor: Actor, data: TicketCreate, i
     await record_event(session, ticket.id, "received", "received", actor=actor,  # type: ignore[arg-type]
                        note=f"{data.channel.value}", data={"channel": data.channel.value, "source_ref": data.source_ref})
     return ticket, True
+
+
+async def edit_new_ticket(session: AsyncSession, actor: Actor, code: str, data: TicketEdit,
+                          can_see_pii: bool) -> Ticket:
+    """Correct a ticket the desk has not dispatched yet (CRM-31). The ticket row is locked so
+    a dispatch racing this edit waits; a dispatched ticket is refused (409). Someone who sees
+    personal data masked cannot change it (the form showed them the mask, not the value).
+    The progress gets an `edited` event naming the fields; the audit log keeps before/after
+    with personal data masked."""
+    ticket = await find_ticket(session, actor, code)
+    ticket = await ticket_by_code(session, ticket.code, lock=True)
+    if ticket.status != TicketStatus.new or ticket.current_unit_id is not None:
+        raise TicketNotEditable(code=ticket.code)
+    changes = data.model_dump(exclude_unset=True)
+    if not can_see_pii:
+        for name in MASKED_FIELDS:
+            changes.pop(name, None)
+    changed = {name: value for name, value in changes.items() if getattr(ticket, name) != value}
+    if not changed:
+        return ticket
+    merged = TicketCreate.model_validate({**{n: getattr(ticket, n) for n in ("channel", "description", "field_id",
+                                                                              "area_id", "latitude", "longitude")},
+                                          **changed})
+    await _check_references(session, merged)
+    before = {name: getattr(ticket, name) for name in changed}
+    for name, value in changed.items():
+        setattr(ticket, name, value)
+    ticket.updated_at = utcnow()
+    fields = sorted(changed)
+    await record_event(session, ticket.id, "edited", f"edited:{utcnow().isoformat()}", actor=actor,  # type: ignore[arg-type]
+                       data={"fields": fields})
+    await audit.record(session, actor, "update", "ticket", ticket.code, before=_masked(before), after=_masked(changed))
+    await session.flush()
+    return ticket
+
+
+def _masked(values: dict) -> dict:
+    return {name: mask(value) if name in MASKED_FIELDS else value for name, value in values.items()}
 
 
 # ---- reading ----

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
+from tests.e2e.axe import assert_accessible
 from tests.e2e.test_ui_shell import sign_in
 from tests.e2e.worker_server import serve_with_worker
 
@@ -252,6 +253,56 @@ def test_an_out_of_area_report_comes_back_to_the_desk_and_goes_to_the_right_ward
     desk.goto(f"/desk/ticket/{code}")
     reload_until_visible(desk, desk.get_by_text("UBND phường Biên Hòa", exact=True))
     expect(desk.get_by_test_id("ticket-status")).to_have_text("Đã chuyển đơn vị")
+
+
+def test_the_desk_pins_the_place_on_the_map_corrects_a_report_then_deletes_it(person) -> None:
+    # CRM-31: the add form's map fills the coordinates (no map server here: the page says so and
+    # the pin still works), the desk corrects the report, then deletes it with a reason
+    desk = person("dieuphoi")
+    desk.goto("/desk/new/add")
+    pick = desk.locator("#pick-map")
+    expect(pick).to_be_visible()
+    expect(desk.get_by_role("status").filter(has_text="Không tải được nền bản đồ")).to_be_visible(timeout=DEADLINE_MS)
+    pick.click(position={"x": 200, "y": 120})
+    expect(desk.get_by_label("Vĩ độ")).to_have_value(re.compile(r"^\d{1,2}\.\d{6}$"))
+    expect(desk.get_by_label("Kinh độ")).to_have_value(re.compile(r"^\d{3}\.\d{6}$"))
+    desk.get_by_role("button", name="Bỏ ghim").click()
+    expect(desk.get_by_label("Vĩ độ")).to_have_value("")
+    assert_accessible(desk)
+
+    code = create_report(desk, "Nắp cống bị vỡ trước số 12 đường Phạm Văn Thuận, rất nguy hiểm.")
+    row = desk.locator(f"tr[data-ticket='{code}']")
+    reload_until_visible(desk, row.get_by_role("link", name=re.compile("^Sửa")))
+    assert_accessible(desk)
+    row.get_by_role("link", name=re.compile("^Sửa")).click()
+    expect(desk.get_by_role("heading", level=1)).to_have_text(f"Sửa phản ánh {code}")
+    expect(desk.get_by_label("Địa chỉ")).to_have_value("Ngã tư Tân Phong, phường Trấn Biên")
+    # a cleared required field is named next to it, in Vietnamese, and nothing is saved
+    desk.get_by_label("Địa chỉ").fill("")
+    desk.get_by_role("button", name="Lưu thay đổi").click()
+    expect(desk.locator("#f-address-error")).to_have_text(REQUIRED)
+    desk.get_by_label("Địa chỉ").fill("Số 12 đường Phạm Văn Thuận, phường Trấn Biên")
+    desk.get_by_label("Vĩ độ").fill("10.9561")
+    desk.get_by_label("Kinh độ").fill("106.8412")
+    desk.get_by_role("button", name="Lưu thay đổi").click()
+    expect(desk.get_by_role("status")).to_have_text(f"Đã lưu phản ánh {code}.")
+
+    # deleting asks for a reason in a dialog; the report leaves the list and reads "Đã xóa"
+    desk.locator(f"tr[data-ticket='{code}']").get_by_role("link", name=re.compile("^Xóa")).click()
+    dialog = desk.get_by_role("dialog", name=re.compile("^Xóa phản ánh"))
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("textbox", name=re.compile("^Lý do xóa"))).to_be_focused()
+    dialog.get_by_role("textbox", name=re.compile("^Lý do xóa")).fill("Nhập trùng với phản ánh khác")
+    dialog.get_by_role("button", name="Xác nhận xóa").click()
+    expect(desk.get_by_role("status")).to_have_text("Đã hoàn thành công việc.")
+    expect(desk.locator(f"tr[data-ticket='{code}']")).to_have_count(0)
+    desk.goto(f"/tickets/{code}")
+    reload_until_visible(desk, desk.get_by_test_id("ticket-status").filter(has_text="Đã xóa"))
+    expect(desk.get_by_text("Số 12 đường Phạm Văn Thuận, phường Trấn Biên").first).to_be_visible()
+    # and it can no longer be edited
+    answer = desk.goto(f"/desk/ticket/{code}/edit")
+    assert answer is not None and answer.status == 409
+    expect(desk.get_by_role("alert")).to_contain_text("không thể sửa")
 
 
 # ---- refusals ----

@@ -149,6 +149,51 @@ async def test_the_desk_marks_spam_itself_with_a_reason(client, people, units) -
     assert await actions(client, desk, code) == ["received", "spam"]
 
 
+async def test_the_desk_corrects_a_new_report_until_it_is_dispatched(client, people, units) -> None:
+    # CRM-31: a typo in the address and a wrong phone are fixed before dispatch; afterwards the
+    # report belongs to the unit and the desk's edit is refused with a clear 409
+    desk = people["dieuphoi"]
+    code = await open_ticket(client, desk, "life-desk-edit-1")
+    bad = await client.patch(f"/api/v1/tickets/{code}", headers=desk, json={"citizen_phone": "12", "description": None})
+    assert bad.status_code == 422, bad.text
+    assert {d["field"] for d in bad.json()["details"]} == {"citizen_phone", "description"}
+    fixed = await client.patch(f"/api/v1/tickets/{code}", headers=desk,
+                               json={"address": "Số 12 đường Phạm Văn Thuận, phường Trấn Biên", "citizen_phone": "0987654321"})
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["address"] == "Số 12 đường Phạm Văn Thuận, phường Trấn Biên"
+    progress = (await client.get(f"/api/v1/tickets/{code}/progress", headers=desk)).json()["list"]
+    edited = [e for e in progress if e["action"] == "edited"]
+    assert len(edited) == 1 and edited[0]["data"] == {"fields": ["address", "citizen_phone"]}
+    log = (await client.get("/api/v1/audit", headers=people["admin"], params={"entity": "ticket", "entity_id": code})).json()
+    change = [e for e in log["items"] if e["action"] == "update"][0]
+    assert change["after"]["citizen_phone"] != "0987654321"  # personal data masked in the log
+    same = await client.patch(f"/api/v1/tickets/{code}", headers=desk, json={"address": fixed.json()["address"]})
+    assert same.status_code == 200  # nothing changed: no second event
+    await do(client, desk, code, "dispatch", unit_path=units["P.TRANBIEN"])
+    await status_is(client, desk, code, "dispatched")
+    late = await client.patch(f"/api/v1/tickets/{code}", headers=desk, json={"address": "Chỗ khác"})
+    assert late.status_code == 409 and late.json()["error_id"] == "ticket_not_editable"
+    assert code in late.json()["message"]
+    assert [e["action"] for e in (await client.get(f"/api/v1/tickets/{code}/progress", headers=desk)).json()["list"]
+            ].count("edited") == 1
+
+
+async def test_the_desk_deletes_a_mistaken_report_with_a_reason(client, people, units) -> None:
+    # CRM-31: a duplicate entered by mistake is deleted (kept, hidden, closed) with a reason
+    desk = people["dieuphoi"]
+    code = await open_ticket(client, desk, "life-desk-delete-1")
+    item = await task(client, desk, code, "dispatch")
+    no_reason = await client.post(f"/api/v1/inbox/{item['id']}/complete", headers=desk,
+                                  json={"data": {"decision": "delete"}})
+    assert no_reason.status_code == 422
+    await do(client, desk, code, "dispatch", decision="delete", note="Nhập trùng")
+    final = await status_is(client, desk, code, "deleted")
+    assert final["closed_at"]
+    assert await actions(client, desk, code) == ["received", "deleted"]
+    late = await client.patch(f"/api/v1/tickets/{code}", headers=desk, json={"address": "Chỗ khác"})
+    assert late.status_code == 409
+
+
 async def test_out_of_area_goes_back_to_the_desk_and_is_redispatched(client, people, units) -> None:
     desk = people["dieuphoi"]
     code = await open_ticket(client, desk, "life-ooa-1")

@@ -19,15 +19,17 @@ from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep
 from api.routers.attachments import get_store
 from api.routers.tickets import TicketCode
 from core import filetypes
-from core.errors import HotlineError, UnsupportedFileType, ValidationFailed
+from core.errors import HotlineError, TicketNotEditable, UnsupportedFileType, ValidationFailed
 from core.i18n import translate
 from core.models import Area, TicketField
-from core.models.tickets import TicketCreate
+from core.models.tickets import TicketCreate, TicketEdit, TicketStatus
 from core.services import attachments, tickets, work_queue
 from core.services.crud import Page
+from core.services.tickets import MASKED_FIELDS
 from ui.forms import FieldErrors, failed_fields, invalid_fields, read_form
 from ui.i18n import gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
+from ui.pages.ticket_lists import sees_pii
 from ui.pages.work import (
     DESK_CHANNELS,
     TaskView,
@@ -36,6 +38,7 @@ from ui.pages.work import (
     task_view,
     template_helpers,
 )
+from ui.security import policy_with_tiles
 from ui.task_forms import NOT_A_NUMBER, REQUIRED, initial_values
 from ui.templating import render
 
@@ -52,13 +55,15 @@ CHUNK = 64 * 1024
 @router.get("/desk/new")
 async def new_tickets(request: Request, session: SessionDep, signed_in: SignedInDep, actor: Allowed("tickets", "write"),
                       page: int = Query(1, ge=1, le=10_000), created: str | None = None,
-                      notice: str | None = None) -> Response:
+                      edited: str | None = None, notice: str | None = None) -> Response:
     locale = page_locale(request)
     _ = gettext_for(locale)
     result = await work_queue.new_tickets(session, actor, Page(page, PER_PAGE))
     message = None
     if created and re.fullmatch(r"1022-\d{4}-\d{6}", created):
         message = _("Report {code} was created.", code=created)
+    elif edited and re.fullmatch(r"1022-\d{4}-\d{6}", edited):
+        message = _("Report {code} was saved.", code=edited)
     elif notice == "done":
         message = _("The task was completed.")
     return await render_signed_in(request, session, signed_in, "work/desk_new.html", title=_("New reports"),
@@ -72,13 +77,20 @@ async def _add_page(request: Request, session: SessionDep, services: ServicesDep
     locale = page_locale(request)
     _ = gettext_for(locale)
     context.setdefault("values", {"channel": "call"})
-    context.setdefault("idempotency_key", secrets.token_urlsafe(24))
-    return await render_signed_in(
-        request, session, signed_in, "work/desk_add.html", status_code, title=_("Add a report"),
+    editing = context.setdefault("editing", None)
+    if editing is None:
+        context.setdefault("idempotency_key", secrets.token_urlsafe(24))
+    settings = services.settings
+    response = await render_signed_in(
+        request, session, signed_in, "work/desk_add.html", status_code,
+        title=_("Edit report {code}", code=editing) if editing else _("Add a report"),
         field_choices=await work_queue.field_choices(session),
-        area_choices=await work_queue.area_choices(session, str(services.settings.area_scheme.value)),
-        channels=DESK_CHANNELS, max_files=services.settings.attachment_max_per_ticket,
-        max_megabytes=services.settings.attachment_max_bytes // (1024 * 1024), **template_helpers(locale), **context)
+        area_choices=await work_queue.area_choices(session, str(settings.area_scheme.value)),
+        channels=DESK_CHANNELS, max_files=settings.attachment_max_per_ticket,
+        max_megabytes=settings.attachment_max_bytes // (1024 * 1024), tile_url=settings.map_tile_url,
+        **template_helpers(locale), **context)
+    response.headers["Content-Security-Policy"] = policy_with_tiles(settings.map_tile_url)
+    return response
 
 
 @router.get("/desk/new/add")
@@ -87,8 +99,9 @@ async def add_form(request: Request, session: SessionDep, services: ServicesDep,
     return await _add_page(request, session, services, signed_in)
 
 
-def _ticket_data(values: dict[str, str], locale: str) -> tuple[dict[str, Any], FieldErrors]:
-    errors: FieldErrors = {name: [translate(REQUIRED, locale)] for name in REQUIRED_FIELDS if not values.get(name)}
+def _ticket_data(values: dict[str, str], locale: str, skip: tuple[str, ...] = ()) -> tuple[dict[str, Any], FieldErrors]:
+    errors: FieldErrors = {name: [translate(REQUIRED, locale)] for name in REQUIRED_FIELDS
+                           if not values.get(name) and name not in skip}
     data: dict[str, Any] = {name: values[name] for name in TEXT_FIELDS if values.get(name)}
     for name in ("latitude", "longitude"):
         if name in data:
@@ -182,6 +195,59 @@ async def add_submit(request: Request, session: SessionDep, services: ServicesDe
     return see_other(f"/desk/new?created={code}")
 
 
+def _shown(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+@router.get("/desk/ticket/{code}/edit")
+async def edit_form(code: TicketCode, request: Request, session: SessionDep, services: ServicesDep,
+                    signed_in: SignedInDep, actor: Allowed("tickets", "write")) -> Response:
+    """The add form, filled with the ticket, while the desk has not dispatched it (CRM-31)."""
+    pii = sees_pii(services, actor)
+    ticket = await tickets.get_ticket(session, actor, code, pii)  # masks, and logs an unmasked read
+    await session.commit()
+    values = {name: _shown(getattr(ticket, name)) for name in TEXT_FIELDS}
+    error = None
+    if ticket.status != TicketStatus.new or ticket.current_unit_id is not None:
+        error = refusal(TicketNotEditable(code=code), page_locale(request))
+    return await _add_page(request, session, services, signed_in, 409 if error else 200, values=values, editing=code,
+                           pii_locked=not pii, locked=error is not None, error=error)
+
+
+@router.post("/desk/ticket/{code}/edit")
+async def edit_submit(code: TicketCode, request: Request, session: SessionDep, services: ServicesDep,
+                      signed_in: SignedInDep, actor: Allowed("tickets", "write")) -> Response:
+    form = await read_form(request)
+    locale = page_locale(request)
+    pii = sees_pii(services, actor)
+    values = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
+    data, errors = _ticket_data(values, locale, skip=() if pii else MASKED_FIELDS)
+    for name in ("latitude", "longitude", "citizen_id_number", "field_id", "area_id"):
+        data.setdefault(name, None)  # emptied on the form: cleared on the ticket
+    if not pii:
+        for name in MASKED_FIELDS:
+            data.pop(name, None)
+    again = {"values": values, "editing": code, "pii_locked": not pii}
+    try:
+        body = TicketEdit.model_validate(data)
+    except ValidationError as exc:
+        for name, messages in invalid_fields(exc, locale).items():
+            errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
+    if errors:
+        return await _add_page(request, session, services, signed_in, 422, errors=errors, **again)
+    try:
+        await tickets.edit_new_ticket(session, actor, code, body, pii)
+        await session.commit()
+    except ValidationFailed as exc:
+        field_errors, general = failed_fields(exc, locale)
+        return await _add_page(request, session, services, signed_in, exc.status_code, errors=field_errors,
+                               error=general, **again)
+    except TicketNotEditable as exc:
+        return await _add_page(request, session, services, signed_in, exc.status_code, error=refusal(exc, locale),
+                               locked=True, **again)
+    return see_other(f"/desk/new?edited={code}")
+
+
 @router.get("/desk/ticket/{code}")
 async def ticket_summary(code: TicketCode, request: Request, session: SessionDep, services: ServicesDep,
                          signed_in: SignedInDep, actor: Allowed("tickets", "read")) -> Response:
@@ -189,8 +255,7 @@ async def ticket_summary(code: TicketCode, request: Request, session: SessionDep
     ticket's data and, for the person who may take it, the dispatch form."""
     locale = page_locale(request)
     _ = gettext_for(locale)
-    sees_pii = services.authorizer.decide(actor.roles, "pii", "read").allowed
-    ticket = await tickets.get_ticket(session, actor, code, sees_pii)
+    ticket = await tickets.get_ticket(session, actor, code, sees_pii(services, actor))
     await session.commit()  # the personal-data access log
     row = await tickets.find_ticket(session, actor, code)
     open_tasks = await work_queue.open_tasks_of(session, row)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -30,7 +29,7 @@ from ui import csrf
 from ui import ticket_view as view
 from ui.i18n import N_, gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
-from ui.security import CONTENT_SECURITY_POLICY
+from ui.security import policy_with_tiles
 
 router = page_router()
 
@@ -58,15 +57,6 @@ def _allowed(services: ServicesDep, actor: Actor, resource: str, action: str) ->
     return services.authorizer.decide(actor.roles, resource, action).allowed
 
 
-def _with_tile_host(tile_url: str) -> str:
-    """The page's policy lets images come from the map's tile server too (and nothing else)."""
-    parts = urlsplit(tile_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return CONTENT_SECURITY_POLICY
-    host = parts.netloc.replace("{s}", "*")
-    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:", f"img-src 'self' data: {parts.scheme}://{host}")
-
-
 async def _page(request: Request, session: SessionDep, services: ServicesDep, signed_in: SignedInDep, actor: Actor,
                 code: str, status_code: int = 200, **context: Any) -> Response:
     _ = gettext_for(page_locale(request))
@@ -87,7 +77,7 @@ async def _page(request: Request, session: SessionDep, services: ServicesDep, si
         panel=panel, marks=view.marks(tasks, panel, starts).as_json(), has_diagram=version is not None,
         can_upload=_allowed(services, actor, "tickets", "write"), can_retry=_allowed(services, actor, "incidents", "write"),
         tile_url=settings.map_tile_url, max_upload=settings.attachment_max_bytes, v=view, **context)
-    response.headers["Content-Security-Policy"] = _with_tile_host(settings.map_tile_url)
+    response.headers["Content-Security-Policy"] = policy_with_tiles(settings.map_tile_url)
     return response
 
 

@@ -1,4 +1,4 @@
-"""What the ticket lists show: status and channel labels, the filters' choices, and the Excel
+"""What the ticket lists show (labels in ui.labels): the filters' choices, and the Excel
 export's columns (Vietnamese headers, dates as dates)."""
 
 from __future__ import annotations
@@ -11,33 +11,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import Area, OrgUnit, TicketField
-from core.models.tickets import Channel, TicketStatus
 from core.services.actor import Actor
 from core.services.scoping import units_visible
 from core.services.ticket_list import TicketRow
 from reports.xlsx import Column, Kind
-from ui.i18n import N_, Gettext
-
-STATUS_LABELS = {
-    TicketStatus.new: N_("New"),
-    TicketStatus.dispatched: N_("Dispatched"),
-    TicketStatus.assigned: N_("Being processed"),
-    TicketStatus.pending_approval: N_("Waiting for approval"),
-    TicketStatus.resolved: N_("Resolved"),
-    TicketStatus.spam: N_("Spam"),
-    TicketStatus.out_of_area: N_("Out of area"),
-    TicketStatus.closed: N_("Closed"),
-}
-CHANNEL_LABELS = {
-    Channel.call: N_("Phone call"),
-    Channel.sms: N_("SMS"),
-    Channel.zalo: N_("Zalo"),
-    Channel.app: N_("Mobile app"),
-    Channel.web: N_("Web portal"),
-    Channel.open311: N_("Open311"),
-    Channel.desk: N_("1022 desk"),
-    Channel.import_: N_("Import"),
-}
+from ui.i18n import Gettext
+from ui.labels import CHANNEL_LABELS, STATUS_LABELS
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,9 @@ from core.services.tickets import LOCAL_TZ, TicketFilters
 from reports.xlsx import XlsxTable
 from ui import csrf
 from ui.i18n import N_, Gettext, gettext_for, page_locale
+from ui.labels import CHANNEL_LABELS, STATUS_LABELS
 from ui.pages.common import page_router, render_signed_in
 from ui.pages.ticket_list_columns import (
-    CHANNEL_LABELS,
-    STATUS_LABELS,
     export_columns,
     export_values,
     filter_options,

@@ -16,19 +16,9 @@ from core.services import inbox, work_queue
 from core.services.actor import Actor
 from core.services.tickets import LOCAL_TZ
 from core.services.work_queue import Choice
-from ui.i18n import N_
+from ui.labels import CHANNEL_LABELS, STATUS_LABELS
 from ui.task_forms import OFFICER_FIELDS, FormField, build_form
 
-STATUS_LABELS = {
-    TicketStatus.new: N_("New"), TicketStatus.dispatched: N_("Sent to a unit"), TicketStatus.assigned: N_("Being processed"),
-    TicketStatus.pending_approval: N_("Result awaiting approval"), TicketStatus.resolved: N_("Resolved"),
-    TicketStatus.spam: N_("Spam"), TicketStatus.out_of_area: N_("Out of area"), TicketStatus.closed: N_("Closed"),
-}
-CHANNEL_LABELS = {
-    Channel.call: N_("Phone call"), Channel.sms: N_("SMS"), Channel.zalo: N_("Zalo"), Channel.app: N_("Citizen app"),
-    Channel.web: N_("Web portal"), Channel.desk: N_("In person at the desk"), Channel.open311: N_("Open311"),
-    Channel.import_: N_("Imported"),
-}
 DESK_CHANNELS = (Channel.call, Channel.sms, Channel.zalo, Channel.app, Channel.web, Channel.desk)
 # The diagram names its tasks in Vietnamese; the English UI shows these instead.
 _TASK_EN = {

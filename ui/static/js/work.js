@@ -92,6 +92,30 @@
     });
   }
 
+  // Deleting a new report (CRM-31): one confirmation dialog for every row; it completes the
+  // row's dispatch task with decision "delete" and a reason. Without script the link opens the
+  // report's page, whose dispatch form offers the same choice.
+  function setupDelete() {
+    var dialog = document.getElementById("delete-dialog");
+    if (!dialog || !dialog.showModal) {
+      return;
+    }
+    var form = dialog.querySelector("[data-delete-form]");
+    var codeText = dialog.querySelector("[data-delete-code-text]");
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest("[data-delete-task]");
+      if (!link) {
+        return;
+      }
+      event.preventDefault();
+      form.setAttribute("action", link.getAttribute("data-delete-task"));
+      codeText.textContent = link.getAttribute("data-delete-code");
+      form.reset();
+      dialog.showModal();
+      dialog.querySelector("textarea").focus();
+    });
+  }
+
   // Live updates (ui/pages/live.py): counts change in place; new work or a notification
   // shows a banner with a link that reloads the list (the list itself is not redrawn).
   function setupLive() {
@@ -131,6 +155,7 @@
   function start() {
     setupForms(document);
     setupDialogs();
+    setupDelete();
     setupLive();
   }
 
