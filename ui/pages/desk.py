@@ -78,6 +78,8 @@ async def _add_page(request: Request, session: SessionDep, services: ServicesDep
     _ = gettext_for(locale)
     context.setdefault("values", {"channel": "call"})
     editing = context.setdefault("editing", None)
+    context.setdefault("locked", False)  # a dispatched report: shown, not editable
+    context.setdefault("pii_locked", False)  # personal data masked for this role: not editable
     if editing is None:
         context.setdefault("idempotency_key", secrets.token_urlsafe(24))
     settings = services.settings
