@@ -15,9 +15,24 @@ from temporalio.client import Client
 from api.auth_cache import AuthCache
 from api.authz_store import load_authorizer
 from api.errors import install_error_handlers
+from api.live_hub import HUB_KEY
 from api.middleware import RequestIdMiddleware
-from api.routers import access, attachments, audit, auth, catalog, health, inbox, me, notifications, org_units, tickets, users
-from api.routers import dispatch_rules, notification_settings
+from api.routers import (
+    access,
+    attachments,
+    audit,
+    auth,
+    catalog,
+    dispatch_rules,
+    health,
+    inbox,
+    me,
+    notification_settings,
+    notifications,
+    org_units,
+    tickets,
+    users,
+)
 from api.services import AppServices
 from core.attachment_store import FileAttachmentStore
 from core.db import make_async_engine, make_sessionmaker, make_sync_engine
@@ -79,6 +94,9 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
                 worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await worker_task
+            hub = svc.extra.pop(HUB_KEY, None)  # the live updates' LISTEN connection (api/live_hub.py)
+            if hub is not None:
+                await hub.close()
             if owned:
                 await svc.engine.dispose()
                 sync_engine = svc.extra.get("sync_engine")

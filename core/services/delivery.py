@@ -36,6 +36,7 @@ from core.models.base import utcnow
 from core.models.notifications import DeliveryStatus, NotificationDelivery, NotificationEvent
 from core.models.tickets import InAppNotification, Ticket
 from core.ports import Notification, Notifier
+from core.services import live
 from core.services.notification_settings import choices_for, is_mobile, render_sms
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,11 @@ SUBJECT = "Tổng đài 1022 Đồng Nai"
 async def add_in_app(session: AsyncSession, user_id: int, kind: str, title: str, body: str | None,
                      ticket_id: int | None, dedupe_key: str) -> None:
     table = InAppNotification.__table__  # type: ignore[attr-defined]
-    await session.exec(insert(table).values(  # type: ignore[call-overload]
+    added = (await session.exec(insert(table).values(  # type: ignore[call-overload]
         user_id=user_id, kind=kind, title=title[:255], body=body, ticket_id=ticket_id, dedupe_key=dedupe_key[:128],
-    ).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]))
+    ).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(table.c.id))).scalar_one_or_none()
+    if added is not None:
+        await live.announce(session, users=[user_id])
 
 
 async def queue_message(session: AsyncSession, dedupe_key: str, channel: str, recipient: str, body: str, kind: str,

@@ -16,7 +16,7 @@ from core.errors import Forbidden, NotFound, StaleVersion
 from core.models import OrgUnit, User
 from core.models.base import utcnow
 from core.models.tickets import HumanTask, HumanTaskStatus, Ticket
-from core.services import delivery
+from core.services import delivery, live
 from core.services.actor import Actor
 from core.services.crud import Page, PageResult, paged
 from core.services.notification_settings import task_event
@@ -59,6 +59,8 @@ async def open_task(session: AsyncSession, task: OpenTask, outside: bool = False
     await record_event(session, ticket.id, "task_opened", f"task-open:{task.spiff_task_id}",  # type: ignore[arg-type]
                        unit_id=unit.id if unit else None, note=task.name, data={"task": task.bpmn_id, "lane": task.lane})
     people = [assignee] if assignee else await candidates(session, task.lane, unit)
+    # a task with no unit is for the lane everywhere (the desk): wake every page
+    await live.announce(session, users=people, units=[unit.id] if unit else [], everyone=unit is None and not assignee)
     await delivery.notify_users(session, people, task_event(task.lane, task.bpmn_id), "task", task.name,
                                 f"{ticket.code}: {ticket.description[:200]}", ticket, f"task:{task.spiff_task_id}", outside)
     return task_id
@@ -95,10 +97,12 @@ async def close_task(session: AsyncSession, ticket_code: str, spiff_task_id: str
         table.c.ticket_id == ticket.id, table.c.spiff_task_id == spiff_task_id, table.c.status.in_([s.value for s in ACTIVE]),
     ).values(status=HumanTaskStatus.completed if outcome == "completed" else HumanTaskStatus.cancelled,
              completed_at=utcnow(), completed_by_id=actor.id if actor else None, outcome=data, version=table.c.version + 1)
-        .returning(table.c.name, table.c.candidate_unit_id))
+        .returning(table.c.name, table.c.candidate_unit_id, table.c.assignee_id))
     row = result.first()
     if row is None:
         return False
+    await live.announce(session, users=[row.assignee_id], units=[row.candidate_unit_id],
+                        everyone=row.candidate_unit_id is None)
     action = "task_completed" if outcome == "completed" else "task_cancelled"
     note = data.get("note") if isinstance(data.get("note"), str) else None
     await record_event(session, ticket.id, action, f"task-close:{spiff_task_id}",  # type: ignore[arg-type]
@@ -176,6 +180,8 @@ async def claim(session: AsyncSession, actor: Actor, task_id: int, version: int)
     ).values(status=HumanTaskStatus.claimed, assignee_id=actor.user_id, version=table.c.version + 1))).rowcount
     if changed != 1:
         raise StaleVersion("task", details=[{"field": "version", "message": "someone else took or changed this task"}])
+    await live.announce(session, users=[actor.user_id], units=[task.candidate_unit_id],
+                        everyone=task.candidate_unit_id is None)
     await session.refresh(task)
     return task
 
@@ -189,5 +195,7 @@ async def release(session: AsyncSession, actor: Actor, task_id: int, version: in
     ).values(status=HumanTaskStatus.open, assignee_id=None, version=table.c.version + 1))).rowcount
     if changed != 1:
         raise StaleVersion("task", details=[{"field": "version", "message": "the task changed; reload it"}])
+    await live.announce(session, users=[actor.user_id], units=[task.candidate_unit_id],
+                        everyone=task.candidate_unit_id is None)
     await session.refresh(task)
     return task
