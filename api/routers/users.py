@@ -26,8 +26,9 @@ class PasswordSet(BaseModel):
 @router.get("", response_model=PageOut[UserPublic])
 async def list_users(actor: Allowed("users", "read"), session: SessionDep, page: PageDep,
                      q: Annotated[str | None, Query(max_length=100)] = None, unit_id: QueryId = None,
-                     active: bool | None = None) -> PageOut[UserPublic]:
-    return PageOut.of(await users.list_users(session, actor, page, q, unit_id, active))
+                     active: bool | None = None, group_id: QueryId = None, is_system: bool | None = None,
+                     locked: bool | None = None) -> PageOut[UserPublic]:
+    return PageOut.of(await users.list_users(session, actor, page, q, unit_id, active, group_id, is_system, locked))
 
 
 @router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
@@ -68,3 +69,12 @@ async def set_password(user_id: PathId, body: PasswordSet, actor: Allowed("users
     await session.commit()
     services.auth_cache.forget_user(user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{user_id}/unlock", response_model=UserPublic, summary="Lift a lock left by failed sign-ins")
+async def unlock_user(user_id: PathId, actor: Allowed("users", "write"), session: SessionDep,
+                      services: ServicesDep) -> UserPublic:
+    out = await users.unlock_user(session, actor, user_id)
+    await session.commit()
+    services.auth_cache.forget_user(user_id)
+    return out

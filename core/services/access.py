@@ -110,6 +110,12 @@ async def _set_inheritance(session: AsyncSession, role_code: str, inherits: str 
         session.add(CasbinRule(ptype="g", v0=role_code, v1=inherits))
 
 
+async def inherited_role(session: AsyncSession, role_code: str) -> str | None:
+    """The system role a custom role inherits (its Casbin grouping rule), if any."""
+    rule = (await session.exec(select(CasbinRule).where(CasbinRule.ptype == "g", CasbinRule.v0 == role_code))).first()
+    return rule.v1 if rule else None
+
+
 async def create_role(session: AsyncSession, actor: Actor, data: RoleCreate) -> RolePublic:
     await ensure_unique(session, Role, "code", data.code, "Role code")
     role = Role(code=data.code, name=data.name, description=data.description)

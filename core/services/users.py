@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.authz import Scope
 from core.errors import NotFound, ValidationFailed
 from core.models import OrgUnit, PermissionGroup, User, UserGroup
+from core.models.base import utcnow
 from core.models.users import ProfileUpdate, UserCreate, UserPublic, UserUpdate
 from core.security import check_password_strength, hash_password_async
 from core.services import audit
@@ -38,7 +39,8 @@ async def _visible_user(session: AsyncSession, actor: Actor, user_id: int) -> Us
 
 
 async def list_users(session: AsyncSession, actor: Actor, page: Page, q: str | None = None,
-                     unit_id: int | None = None, active: bool | None = None) -> PageResult[UserPublic]:
+                     unit_id: int | None = None, active: bool | None = None, group_id: int | None = None,
+                     is_system: bool | None = None, locked: bool | None = None) -> PageResult[UserPublic]:
     stmt = select(User).order_by(col(User.username))
     visible = units_visible(actor)
     if actor.scope is Scope.own:
@@ -53,6 +55,13 @@ async def list_users(session: AsyncSession, actor: Actor, page: Page, q: str | N
         stmt = stmt.where(User.unit_id == unit_id)
     if active is not None:
         stmt = stmt.where(User.active == active)
+    if group_id is not None:
+        stmt = stmt.where(col(User.id).in_(select(UserGroup.user_id).where(UserGroup.group_id == group_id)))
+    if is_system is not None:
+        stmt = stmt.where(User.is_system == is_system)
+    if locked is not None:
+        is_locked = col(User.locked_until).is_not(None) & (col(User.locked_until) > utcnow())
+        stmt = stmt.where(is_locked if locked else ~is_locked)
     total, rows = await paged(session, stmt, page)
     return PageResult(total, page.page, page.per_page, [await to_public(session, u) for u in rows])
 
@@ -111,6 +120,17 @@ async def deactivate_user(session: AsyncSession, actor: Actor, user_id: int) -> 
     user.active = False
     session.add(user)
     await audit.record(session, actor, "deactivate", "user", user.id, before=before, after=user)
+
+
+async def unlock_user(session: AsyncSession, actor: Actor, user_id: int) -> UserPublic:
+    """Lift a lock left by too many failed sign-ins before it runs out (the password stays)."""
+    user = await _visible_user(session, actor, user_id)
+    before = user.model_copy()
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    await audit.record(session, actor, "unlock", "user", user.id, before=before, after=user)
+    return await to_public(session, user)
 
 
 async def update_profile(session: AsyncSession, actor: Actor, user: User, data: ProfileUpdate) -> UserPublic:
