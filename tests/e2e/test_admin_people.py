@@ -379,6 +379,28 @@ def test_a_coordinator_is_refused_in_vietnamese(page: Page) -> None:
         expect(page.get_by_role("alert")).to_have_text("Bạn không có quyền thực hiện thao tác này.")
 
 
+def test_an_inspector_reads_roles_and_groups_without_changing_them(page: Page, api: httpx.Client) -> None:
+    roles = {r["code"]: r["id"] for r in api.get("/api/v1/roles").json()}
+    groups = {g["code"]: g["id"] for g in api.get("/api/v1/groups").json()}
+    sign_in(page, "kiemtra")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
+    page.goto("/admin/roles")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vai trò và menu")
+    expect(page.get_by_role("link", name="Thêm vai trò")).to_have_count(0)
+    expect(page.locator("tr[data-role='officer']").get_by_role("link", name=re.compile("^Sửa"))).to_have_count(0)
+    page.goto(f"/admin/roles/{roles['officer']}/menus")
+    expect(page.get_by_role("checkbox", name=re.compile("^Công việc của tôi"))).to_be_disabled()
+    expect(page.get_by_role("button", name="Lưu menu")).to_have_count(0)
+    assert_accessible(page)
+    page.goto(f"/admin/groups/{groups['CVXL']}")
+    expect(page.get_by_role("checkbox", name=re.compile("^Chuyên viên xử lý"))).to_be_disabled()
+    expect(page.get_by_role("button", name="Lưu")).to_have_count(0)
+    expect(page.locator("tr[data-username='cv.tranbien']")).to_be_visible()
+    assert_accessible(page)
+    with page.expect_response(lambda r: r.url.endswith("/admin/users")) as answer:
+        page.goto("/admin/users")
+    assert answer.value.status == 403
+
 def csrf_of(html: str) -> str:
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert token is not None

@@ -63,8 +63,10 @@ def _after_change(services: AppServices) -> None:
     services.auth_cache.clear()
 
 
-def system_role_options(locale: str) -> list[Option]:
-    return [Option(r.value, role_label(r.value, r.value, locale)) for r in SystemRole]
+def system_role_options(roles: list[RolePublic], locale: str) -> list[Option]:
+    """The roles a custom role may inherit: the system roles Casbin knows (value: the code)."""
+    known = {r.value for r in SystemRole}
+    return [Option(r.code, role_label(r.code, r.name, locale), hint=r.code) for r in roles if r.is_system and r.code in known]
 
 
 async def _role_or_404(session: SessionDep, role_id: str) -> RolePublic:
@@ -78,11 +80,12 @@ async def role_list(request: Request, session: SessionDep, services: ServicesDep
     _ = gettext_for(locale)
     roles = await access.list_roles(session)
     inherits = {r.code: await access.inherited_role(session, r.code) for r in roles if not r.is_system}
+    system_names = {o.value: o.label for o in system_role_options(roles, locale)}
     done = request.query_params.get("done")
     return await render_signed_in(
         request, session, signed_in, "admin/people/roles.html", title=_("Roles and menus"), roles=roles,
         inherits=inherits, can_write=_can_write(services, actor), label=lambda r: role_label(r.code, r.name, locale),
-        system_label=lambda code: role_label(code, code, locale), notice=_(DONE[done]) if done in DONE else None)
+        system_label=lambda code: system_names.get(code, code), notice=_(DONE[done]) if done in DONE else None)
 
 
 async def _form_page(request: Request, session: SessionDep, signed_in: SignedInDep, status_code: int = 200,
@@ -94,7 +97,8 @@ async def _form_page(request: Request, session: SessionDep, signed_in: SignedInD
     context.setdefault("can_write", True)
     title = _("Role {name}", name=role_label(role.code, role.name, locale)) if role else _("New role")
     return await render_signed_in(request, session, signed_in, "admin/people/role_form.html", status_code,
-                                  title=title, system_roles=system_role_options(locale), tab="role", **context)
+                                  title=title, system_roles=system_role_options(await access.list_roles(session), locale),
+                                  tab="role", **context)
 
 
 @router.get("/admin/roles/new")
