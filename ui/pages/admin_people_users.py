@@ -22,7 +22,7 @@ from core.models import User
 from core.models.base import utcnow
 from core.models.users import UserCreate, UserPublic, UserUpdate
 from core.security import MIN_PASSWORD_LENGTH
-from core.services import access, users
+from core.services import access, org_units, users
 from core.services.actor import Actor
 from core.services.crud import Page, get_or_404
 from ui.forms import FieldErrors, invalid_fields, read_form
@@ -90,14 +90,13 @@ def _filters(request: Request) -> dict[str, str]:
     return values
 
 
-async def _rows(session: SessionDep, actor: Actor, values: dict[str, str], page: int) -> tuple[int, list[UserRow]]:
+async def _rows(session: SessionDep, actor: Actor, values: dict[str, str], page: int,
+                units: dict[int, str], groups: dict[int, str]) -> tuple[int, list[UserRow]]:
     status = values["status"]
     result = await users.list_users(
         session, actor, Page(page, PER_PAGE), q=values["q"] or None, unit_id=query_id(values["unit"]),
         active={"active": True, "inactive": False}.get(status), group_id=query_id(values["group"]),
         is_system={"staff": False, "system": True}.get(values["kind"]), locked=True if status == "locked" else None)
-    units = names_by_id(await unit_options(session, actor))
-    groups = names_by_id(group_options(await access.list_groups(session)))
     now = utcnow()
     rows = [UserRow(u, units.get(u.unit_id) if u.unit_id else None, [groups[g] for g in u.group_ids if g in groups],
                     state_of(u, now)) for u in result.items]
@@ -111,7 +110,10 @@ async def user_list(request: Request, session: SessionDep, signed_in: SignedInDe
     values = _filters(request)
     page = int(request.query_params["page"]) if request.query_params.get("page", "").isdigit() else 1
     page = min(max(page, 1), 10_000)
-    total, rows = await _rows(session, actor, values, page)
+    unit_choices = await unit_options(session, actor)
+    group_choices = group_options(await access.list_groups(session))
+    unit_names = {u.id: u.name for u in await org_units.list_units(session)}  # inactive units too
+    total, rows = await _rows(session, actor, values, page, unit_names, names_by_id(group_choices))
     query = urlencode({k: v for k, v in values.items() if v})
     done = request.query_params.get("done")
     context: dict[str, Any] = dict(
@@ -123,8 +125,7 @@ async def user_list(request: Request, session: SessionDep, signed_in: SignedInDe
     else:
         response = await render_signed_in(
             request, session, signed_in, "admin/people/users.html", title=_("Users"), kinds=KINDS, statuses=STATUSES,
-            unit_choices=await unit_options(session, actor),
-            group_choices=group_options(await access.list_groups(session)), **context)
+            unit_choices=unit_choices, group_choices=group_choices, **context)
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
 
