@@ -112,6 +112,38 @@ def test_admin_creates_a_department_under_a_unit_renames_it_and_sees_it_in_the_t
     expect(unit_tree(page).get_by_role("link", name=re.compile(f"^Phòng Kiểm nghiệm {tag}"))).to_be_visible()
 
 
+def test_an_organization_manages_permission_groups_and_gets_a_manager_among_its_users(admin: Page, live_server: str) -> None:
+    page = admin
+    tag = unique()
+    # given a permission group of its own and a new organization with one user
+    with httpx.Client(base_url=live_server, timeout=30) as api:
+        token = api.post("/api/v1/auth/token", data={"username": "admin", "password": DEMO_PASSWORD}).json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        group = api.post("/api/v1/groups", headers=bearer, json={"code": f"NQ{tag}", "name": f"Nhóm thử {tag}"})
+        assert group.status_code == 201, group.text
+        create_unit(page, f"TC.{tag}", f"Tổ chức thử {tag}")
+        unit_id = int(page.url.split("unit=")[1].split("&")[0])
+        user = api.post("/api/v1/users", headers=bearer, json={
+            "username": f"ld.{tag.lower()}", "password": "Lanh-Dao-2026!", "full_name": f"Lãnh Đạo {tag}", "unit_id": unit_id})
+        assert user.status_code == 201, user.text
+    # when the admin edits the organization: its manager and the group it manages
+    page.get_by_test_id("unit-details").get_by_role("link", name=re.compile("^Sửa")).click()
+    choose(page.get_by_role("combobox", name=re.compile("^Lãnh đạo đơn vị")), f"Lãnh Đạo {tag}")
+    page.get_by_role("checkbox", name=re.compile(f"^Nhóm thử {tag}")).check()
+    page.get_by_role("button", name="Lưu").click()
+    # then the unit shows both
+    expect(notice(page)).to_have_text("Đã lưu đơn vị.")
+    details = page.get_by_test_id("unit-details")
+    expect(details).to_contain_text(f"Lãnh Đạo {tag}")
+    expect(details).to_contain_text(f"Nhóm thử {tag} (NQ{tag})")
+    # and unticking the group leaves it without a managing unit
+    details.get_by_role("link", name=re.compile("^Sửa")).click()
+    page.get_by_role("checkbox", name=re.compile(f"^Nhóm thử {tag}")).uncheck()
+    page.get_by_role("button", name="Lưu").click()
+    expect(notice(page)).to_have_text("Đã lưu đơn vị.")
+    expect(page.get_by_test_id("unit-details")).not_to_contain_text(f"Nhóm thử {tag}")
+
+
 def test_a_taken_unit_code_is_explained_next_to_the_code_field(admin: Page) -> None:
     page = admin
     page.goto("/admin/units/new")
@@ -309,6 +341,41 @@ def test_the_legacy_map_can_be_looked_at(admin: Page) -> None:
     expect(page.get_by_role("link", name=re.compile("^Ba cấp"))).to_have_attribute("aria-current", "page")
     expect(page.get_by_text("Bản đồ này không phải bản đồ đang áp dụng")).to_be_visible()
     expect(page.get_by_label("Cấp").locator("option")).to_have_count(4)  # all, province, district, commune
+
+
+def test_a_province_can_be_added_to_the_legacy_map_without_touching_the_one_in_force(admin: Page) -> None:
+    page = admin
+    tag = unique()
+    code = f"L{tag}"
+    # given the legacy map (not seeded here), when the admin adds a province to it
+    page.goto("/admin/areas?scheme=legacy")
+    page.get_by_role("link", name="Thêm khu vực").click()
+    expect(page.get_by_text("Ba cấp (trước 01/7/2025)")).to_be_visible()
+    expect(page.get_by_label("Cấp")).to_have_value("province")
+    page.get_by_label("Tên khu vực").fill(f"Tỉnh Cũ {tag}")
+    page.get_by_label("Mã hành chính").fill(code)
+    page.get_by_role("button", name="Lưu").click()
+    # then it is on the legacy map's tree, and a district can go under it
+    expect(notice(page)).to_have_text("Đã tạo khu vực.")
+    province = area_tree(page).get_by_role("link", name=re.compile(f"^Tỉnh Cũ {tag}"))
+    expect(province).to_be_visible()
+    province.click()
+    page.get_by_role("link", name="Thêm khu vực").click()
+    expect(page.get_by_label("Cấp")).to_have_value("district")
+    page.get_by_label("Tên khu vực").fill(f"Huyện Cũ {tag}")
+    page.get_by_label("Mã hành chính").fill(f"{code}1")
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.get_by_role("row").filter(has_text=f"Huyện Cũ {tag}")).to_contain_text("Quận, huyện")
+    # and the map in force does not have them
+    page.goto(f"/admin/areas?scheme=2025&q={code}")
+    expect(page.locator("#area-results tbody tr")).to_have_count(0)
+    # clean up: the district, then the province
+    page.goto(f"/admin/areas?scheme=legacy&q={code}1")
+    confirm_in_dialog(page, page.get_by_role("link", name=f"Xóa Huyện Cũ {tag}"), "Xóa")
+    expect(notice(page)).to_have_text("Đã xóa khu vực.")
+    page.goto(f"/admin/areas?scheme=legacy&q={code}")
+    confirm_in_dialog(page, page.get_by_role("link", name=f"Xóa Tỉnh Cũ {tag}"), "Xóa")
+    expect(notice(page)).to_have_text("Đã xóa khu vực.")
 
 
 # ---- refusals and plain HTTP ----
