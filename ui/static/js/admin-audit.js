@@ -16,8 +16,14 @@
       }
     });
     dialog.addEventListener("close", function () {
-      if (opener && document.body.contains(opener)) {
-        opener.focus();
+      if (!opener) {
+        return;
+      }
+      // the results may have been redrawn meanwhile: the same entry's button then
+      var target = document.body.contains(opener) ? opener
+        : document.querySelector("[data-dialog-open='audit-dialog'][href='" + opener.getAttribute("href") + "']");
+      if (target) {
+        target.focus();
       }
     });
   }
