@@ -57,14 +57,14 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:6].upper()}"
 
 
-def test_the_screen_shows_the_tree_and_the_table_and_finds_fields(admin_page: Page) -> None:
+def test_the_screen_shows_the_tree_and_the_table_and_finds_fields(admin_page: Page, artifacts: Path) -> None:
     page = admin_page
     # given the admin, when they open Lĩnh vực from the menu
     page.get_by_role("navigation", name="Menu chính").get_by_role("link", name="Lĩnh vực").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Lĩnh vực")
     # then the tree lists the top-level fields and the table every field with its SLA and clock
     tree = page.get_by_role("region", name="Cây lĩnh vực")
-    expect(tree.get_by_text("Giao thông", exact=False).first).to_be_visible()
+    expect(tree.get_by_role("link", name="Giao thông GT", exact=True)).to_be_visible()
     table = page.get_by_role("table", name="Danh sách lĩnh vực theo thứ tự cây")
     expect(table.locator("tr[data-code='GT'] td").nth(4)).to_have_text("72")
     expect(table.locator("tr[data-code='GT.VIPHAM'] td").nth(4)).to_contain_text("72 (theo lĩnh vực cha)")
@@ -78,9 +78,11 @@ def test_the_screen_shows_the_tree_and_the_table_and_finds_fields(admin_page: Pa
 
     # when they open a top-level field in the tree, the table shows it and its children
     page.goto("/admin/fields")
-    tree.locator("summary").filter(has_text=re.compile(r"^\s*Môi trường")).click()  # opens the branch
-    tree.get_by_role("link", name="Toàn bộ Môi trường").click()
+    tree.get_by_role("link", name="Môi trường MT", exact=True).click()
     expect(page.get_by_text("Thuộc Môi trường:")).to_be_visible()
+    expect(tree.get_by_role("link", name="Môi trường MT", exact=True)).to_have_attribute("aria-current", "true")
+    expect(tree.get_by_role("link", name="Rác thải, vệ sinh môi trường MT.RAC")).to_be_visible()  # its branch open
+    page.screenshot(path=str(artifacts / "admin-fields.png"), full_page=False)
     codes = page.locator("#fields-results tbody tr").evaluate_all("rows => rows.map(r => r.dataset.code)")
     assert codes[0] == "MT" and all(c.startswith("MT.") for c in codes[1:]) and len(codes) > 1
 

@@ -17,7 +17,7 @@ from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep
 from core.errors import Conflict, InUse, NotFound, ValidationFailed
 from core.i18n import translate
 from core.models import TicketField
-from core.models.catalog import TicketFieldCreate, TicketFieldUpdate
+from core.models.catalog import TicketFieldCreate, TicketFieldPublic, TicketFieldUpdate
 from core.services import catalog, work_queue
 from core.services.crud import get_or_404
 from core.services.field_import import CODE_PATTERN
@@ -25,14 +25,15 @@ from ui.forms import failed_fields, read_form
 from ui.i18n import N_, gettext_for, page_locale
 from ui.pages import admin_fields_catalogue, admin_fields_import
 from ui.pages.admin_fields_view import (
+    FieldView,
     area_index,
     build_rows,
     field_data,
     form_values,
     icon_choices,
     matches,
-    roots,
 )
+from ui.pages.admin_org_tree import TreeNode, build_tree, path_ids
 from ui.pages.common import page_router, render_signed_in, see_other
 from ui.pages.work import page_numbers
 
@@ -97,13 +98,23 @@ async def fields_page(request: Request, session: SessionDep, services: ServicesD
                                  ("imported", job.id if job else "")) if v}
     return await render_signed_in(
         request, session, signed_in, "admin/fields/list.html", title=_("Fields"),
-        tree=roots(rows), rows=found[(current - 1) * PER_PAGE:current * PER_PAGE], total=len(rows),
+        tree=_tree(rows, under_row.item if under_row else None), rows=found[(current - 1) * PER_PAGE:current * PER_PAGE], total=len(rows),
         found=len(found), page=current, pages=pages, q=q, area=area_row, under=under_row,
         area_choices=await work_queue.area_choices(session, str(services.settings.area_scheme.value)),
         page_href="/admin/fields?" + urlencode({**filters, "page": ""}), filtered=bool(filters),
         imported_ids=set(job.outcome.created if job and job.outcome else []), imported=job,
         changed_code=code if notice in ("created", "saved", "catalogue") else None,
         notice=_notice(notice, code, count, locale))
+
+
+def _tree(rows: list[FieldView], under: TicketFieldPublic | None) -> list[TreeNode]:
+    """The whole tree for admin/_tree.html; the chosen field's branch open and marked."""
+    def node(row: FieldView) -> TreeNode:
+        return TreeNode(row.item.id, row.item.name, f"/admin/fields?under={row.item.id}", meta=row.item.code,
+                        current=under is not None and row.item.id == under.id, inactive=not row.item.active)
+
+    return build_tree(rows, node, lambda r: r.parent.id if r.parent else None,
+                      set(path_ids(under.path)) if under else set())
 
 
 # ---- create (CRM-22) and edit (CRM-24, PERM-11) ----

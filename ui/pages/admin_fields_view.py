@@ -99,14 +99,6 @@ def matches(row: FieldView, q: str, area: Area | None, under: TicketFieldPublic 
     return True
 
 
-def roots(rows: list[FieldView]) -> list[FieldView]:
-    return [r for r in rows if r.depth == 0]
-
-
-def subtree_size(row: FieldView) -> int:
-    return sum(1 + subtree_size(c) for c in row.children)
-
-
 def icon_choices() -> list[tuple[str, str]]:
     """(icon name, the catalogue field it stands for, or the name itself) for the icon picker."""
     return [(name, example or name) for name, example in icon_examples().items()]
