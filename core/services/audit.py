@@ -242,27 +242,28 @@ async def _filtered(session: AsyncSession, filters: AuditFilters, stmt: Any) -> 
     return stmt
 
 
+# Binary search for the first id written at or after :moment, in one statement (one round trip):
+# invariant: every id below `lo` is older than :moment, and the first id >= `hi` is not.
+_FIRST_ID_AT = sa.text("""
+    WITH RECURSIVE search(lo, hi) AS (
+        SELECT b.lo, b.hi FROM (SELECT min(id) AS lo, max(id) AS hi FROM audit_log) AS b
+        WHERE b.hi IS NOT NULL AND (SELECT at FROM audit_log WHERE id = b.hi) >= :moment
+        UNION ALL
+        SELECT CASE WHEN p.at >= :moment THEN s.lo ELSE p.id + 1 END,
+               CASE WHEN p.at >= :moment THEN (s.lo + s.hi) / 2 ELSE s.hi END
+        FROM search AS s
+        CROSS JOIN LATERAL (SELECT a.id, a.at FROM audit_log AS a WHERE a.id >= (s.lo + s.hi) / 2
+                            ORDER BY a.id LIMIT 1) AS p
+        WHERE s.lo < s.hi)
+    SELECT (SELECT a.id FROM audit_log AS a WHERE a.id >= s.lo ORDER BY a.id LIMIT 1)
+    FROM search AS s WHERE s.lo >= s.hi""")
+
+
 async def _first_id_at(session: AsyncSession, moment: datetime) -> int | None:
     """The smallest id written at or after `moment` (None: every entry is older), by binary
-    search on the primary key: ~40 index probes, whatever the size of the log."""
-    low = (await session.exec(select(sa.func.min(AuditLog.id)))).one()
-    high = (await session.exec(select(sa.func.max(AuditLog.id)))).one()
-    if low is None or high is None:
-        return None
-    last_at = (await session.exec(select(AuditLog.at).where(AuditLog.id == high))).one()
-    if last_at < moment:
-        return None
-    # invariant: every id below `low` is older than `moment`; the first id >= `high` is not
-    while low < high:
-        mid = (low + high) // 2
-        probe = (await session.exec(select(AuditLog.id, AuditLog.at).where(col(AuditLog.id) >= mid)
-                                    .order_by(col(AuditLog.id)).limit(1))).one()
-        if probe[1] >= moment:
-            high = mid
-        else:
-            low = probe[0] + 1
-    return (await session.exec(select(AuditLog.id).where(col(AuditLog.id) >= low)
-                               .order_by(col(AuditLog.id)).limit(1))).first()
+    search on the primary key: ~40 index probes in one statement, whatever the size of the log."""
+    found = (await session.exec(_FIRST_ID_AT.bindparams(moment=moment))).first()  # type: ignore[call-overload]
+    return int(found[0]) if found and found[0] is not None else None
 
 
 async def _statement_timeout(session: AsyncSession, milliseconds: int) -> None:

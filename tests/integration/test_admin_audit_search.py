@@ -23,17 +23,21 @@ HOURS = 240  # ten days of one entry an hour
 
 @pytest.fixture
 async def session(database_url: str) -> AsyncIterator[AsyncSession]:
-    """The seeded log plus ten days of hourly entries (ids growing with time) and one entry
-    written with a clock 30 minutes behind, after the rest."""
+    """Ten days of hourly entries (the template's log is empty; ids grow with time), and after
+    hour 100 one entry written by a machine whose clock is 30 minutes behind."""
     engine = make_async_engine(database_url, pool_size=2, max_overflow=0)
     sessions = make_sessionmaker(engine)
     async with sessions() as s:
         for n in range(HOURS):
             s.add(AuditLog(at=START + timedelta(hours=n), actor_id=None, actor_name=f"job{n % 3}",
                            action="update" if n % 2 else "pii.read", entity="org_unit" if n % 4 else "ticket",
-                           entity_id=str(n), before={"name": f"cũ {n}"}, after={"name": f"mới {n}", "note": "50%_off" if n == 7 else ""}))
-        s.add(AuditLog(at=START + timedelta(hours=100, minutes=-30), actor_name="skewed", action="update",
-                       entity="org_unit", entity_id="late"))
+                           entity_id=str(n), before={"name": f"cũ {n}"},
+                           after={"name": f"mới {n}", "note": "50%_off" if n == 7 else ""}))
+            if n == 100:
+                await s.flush()  # ids in this order
+                s.add(AuditLog(at=START + timedelta(hours=100, minutes=-30), actor_name="skewed", action="update",
+                               entity="org_unit", entity_id="late"))
+                await s.flush()
         await s.commit()
     async with sessions() as s:
         yield s
@@ -64,8 +68,21 @@ async def test_a_date_range_gives_exactly_the_entries_written_in_it(session: Asy
     # ranges outside the log: before it, after it, and an empty gap inside it
     assert await _all_pages(session, audit.AuditFilters(at_to=START - timedelta(days=1))) == []
     assert await _all_pages(session, audit.AuditFilters(at_from=datetime.now(UTC) + timedelta(days=1))) == []
+    late = audit.AuditFilters(at_from=START + timedelta(hours=150))
+    assert await _all_pages(session, late) == await _expected(session, col(AuditLog.at) >= START + timedelta(hours=150))
     gap = audit.AuditFilters(at_from=START + timedelta(hours=10, minutes=10), at_to=START + timedelta(hours=10, minutes=50))
     assert await _all_pages(session, gap) == []
+
+
+async def test_the_binary_search_finds_the_first_entry_at_or_after_any_moment(session: AsyncSession) -> None:
+    rows = list((await session.exec(select(AuditLog.id, AuditLog.at).where(AuditLog.actor_name != "skewed")
+                                    .order_by(col(AuditLog.id)))).all())
+    moments = [START - timedelta(hours=1), START, START + timedelta(seconds=1), START + timedelta(hours=37),
+               START + timedelta(hours=37, seconds=1), START + timedelta(hours=150), START + timedelta(hours=239),
+               START + timedelta(hours=240)]
+    for moment in moments:
+        expected = min((i for i, at in rows if at >= moment), default=None)
+        assert await audit._first_id_at(session, moment) == expected, moment
 
 
 async def test_keyset_pages_walk_back_and_forth_without_gaps(session: AsyncSession) -> None:
