@@ -128,9 +128,18 @@ def take(url: str, code: str | None) -> None:
         shoot(page, url, "/tickets", "04-ticket-list")
         if code:
             shoot(page, url, f"/tickets/{code}", "05-ticket-detail")
+        shoot(page, url, "/desk/new/add", "07-desk-add-report")
+        shoot(page, url, "/desk/dispatch-rules", "08-dispatch-rules")
         context.clear_cookies()
         sign_in(page, url, "cv.tranbien")
         shoot(page, url, "/inbox", "06-officer-inbox")
+        context.clear_cookies()
+        sign_in(page, url, "admin")
+        shoot(page, url, "/admin/users", "09-admin-users")
+        shoot(page, url, "/admin/units", "10-admin-units")
+        shoot(page, url, "/admin/areas", "11-admin-areas")
+        shoot(page, url, "/admin/fields", "12-admin-fields")
+        shoot(page, url, "/admin/audit", "13-admin-audit")
         browser.close()
 
 
