@@ -121,10 +121,15 @@ def test_a_field_with_an_invalid_sla_is_refused_beside_the_field_then_created_an
     expect(row.locator("td").nth(5)).to_have_text("Giờ hành chính")
     expect(row.locator("svg use")).to_have_attribute("href", re.compile(r"fields\.svg#stoplights$"))
 
-    # when the SLA is changed on the edit page
+    # when the SLA is changed in the edit dialog (PERM-11's popup)
     row.get_by_role("link", name=re.compile("^Sửa")).click()
-    page.get_by_label("Thời hạn xử lý (giờ)", exact=True).fill("24")
-    page.get_by_role("button", name="Lưu").click()
+    dialog = page.get_by_role("dialog", name="Sửa lĩnh vực")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Khu vực", exact=True)).to_be_focused()
+    expect(dialog.get_by_label("Tên", exact=True)).to_have_value("Cây xanh đô thị")
+    assert_accessible(page)
+    dialog.get_by_label("Thời hạn xử lý (giờ)", exact=True).fill("24")
+    dialog.get_by_role("button", name="Lưu").click()
     expect(page.get_by_role("status").first).to_have_text(f"Đã lưu lĩnh vực {code}.")
     # then the audit log has the SLA change with the hours before and after
     with api(fields_server) as client:
@@ -247,6 +252,9 @@ def test_bad_posts_get_4xx_pages_never_500(fields_server: str) -> None:
         assert answer.status_code == 422 and "Thời hạn xử lý phải là số giờ nguyên" in answer.text
         assert http.post("/admin/fields/new", data={"name": "x"}).status_code == 403  # no CSRF token
         assert http.post("/admin/fields/abc/edit", data={"csrf_token": token}).status_code == 404
+        edit_page = http.get("/admin/fields/1/edit")  # without script: the edit form as a page of its own
+        assert edit_page.status_code == 200 and "<h1>Sửa lĩnh vực Giao thông</h1>" in edit_page.text
+        assert http.post("/admin/fields/1/edit", data={"csrf_token": token, "name": "", "sla_hours": "0"}).status_code == 422
         assert http.post("/admin/fields/2147483647/delete", data={"csrf_token": token}).status_code == 404
         assert http.post("/admin/fields/catalogue", data={"csrf_token": token, "code": "NOPE"}).status_code == 422
         assert http.post("/admin/fields/import", data={"csrf_token": token}).status_code == 422  # no file

@@ -36,6 +36,7 @@ from ui.pages.admin_fields_view import (
 from ui.pages.admin_org_tree import TreeNode, build_tree, path_ids
 from ui.pages.common import page_router, render_signed_in, see_other
 from ui.pages.work import page_numbers
+from ui.templating import render
 
 router = page_router()
 router.include_router(admin_fields_import.router)  # before /admin/fields/{field_id}/…
@@ -183,6 +184,10 @@ def _edit_values(current: TicketField) -> dict[str, str]:
 async def edit_form(field_id: str, request: Request, session: SessionDep, services: ServicesDep,
                     signed_in: SignedInDep, actor: Allowed(*WRITE)) -> Response:
     current = await _field(session, field_id)
+    if request.headers.get("hx-request") == "true":  # the list's dialog (PERM-11: the field's settings in a popup)
+        return render(request, "admin/fields/_form.html", current=current, values=_edit_values(current),
+                      parent_choices=[], icons=icon_choices(), area_choices=await work_queue.area_choices(
+                          session, str(services.settings.area_scheme.value)))
     return await _form_page(request, session, services, signed_in, current=current, values=_edit_values(current))
 
 

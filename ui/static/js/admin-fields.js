@@ -30,8 +30,33 @@
     });
   }
 
+  // The edit form in the list's dialog: htmx loads it into the dialog's body; the dialog then
+  // opens with the focus on the form's first control. Without script the link opens the page.
+  function setupDialog() {
+    document.addEventListener("click", function (event) {
+      var closer = event.target.closest("[data-dialog-close]");
+      var dialog = closer ? closer.closest("dialog") : null;
+      if (dialog) {
+        dialog.close();
+      }
+    });
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      var body = event.detail.target;
+      var dialog = body && body.closest ? body.closest("dialog") : null;
+      if (!dialog || !dialog.showModal) {
+        return;
+      }
+      if (!dialog.open) {
+        dialog.showModal();
+      }
+      var first = body.querySelector("input:not([type='hidden']):not([type='radio']), select, textarea");
+      (first || dialog.querySelector("[data-dialog-close]")).focus();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-field-form]").forEach(setupLevel);
     setupSubmitOnce(document);
+    setupDialog();
   });
 })();
