@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from core.errors import ValidationFailed
 from core.i18n import translate
 from ui import csrf
 
 FieldErrors = dict[str, list[str]]
+M = TypeVar("M", bound=BaseModel)
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -81,6 +82,23 @@ def _message(err: dict[str, Any], locale: str) -> str:
         return translate(message_id, locale, **ctx)
     except (KeyError, IndexError):
         return translate(message_id, locale)
+
+
+def validate_into(model: type[M], data: dict[str, Any], errors: FieldErrors, locale: str) -> M | None:
+    """`model` from the form's data, or None with its messages added to `errors` (beside the
+    ones the page found itself, without repeating them)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        merge(errors, invalid_fields(exc, locale))
+        return None
+
+
+def merge(errors: FieldErrors, more: FieldErrors) -> FieldErrors:
+    """Add `more` messages to `errors`, each message once per field."""
+    for name, messages in more.items():
+        errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
+    return errors
 
 
 def invalid_fields(exc: ValidationError, locale: str) -> FieldErrors:

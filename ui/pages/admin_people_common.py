@@ -77,12 +77,6 @@ def refused_fields(exc: HotlineError, locale: str) -> tuple[FieldErrors, str | N
     return errors, translate(exc.message, locale, **params)
 
 
-def merge(errors: FieldErrors, more: FieldErrors) -> FieldErrors:
-    for name, messages in more.items():
-        errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
-    return errors
-
-
 async def unit_options(session: AsyncSession, actor: Actor, keep: int | None = None) -> list[Option]:
     """Active units as a tree (siblings by name), limited to the actor's subtree unless they see
     all; `keep` is a unit shown even when inactive (the one a record already points at)."""

@@ -25,11 +25,10 @@ from core.security import MIN_PASSWORD_LENGTH
 from core.services import access, org_units, users
 from core.services.actor import Actor
 from core.services.crud import Page, get_or_404
-from ui.forms import FieldErrors, invalid_fields, read_form
+from ui.forms import FieldErrors, invalid_fields, merge, read_form
 from ui.i18n import N_, gettext_for, page_locale
 from ui.pages.admin_people_common import (
     group_options,
-    merge,
     names_by_id,
     path_id,
     query_id,

@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import Query, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api import lifecycle
@@ -26,7 +25,7 @@ from core.models.tickets import TicketCreate, TicketEdit, TicketStatus
 from core.services import attachments, tickets, work_queue
 from core.services.crud import Page
 from core.services.tickets import MASKED_FIELDS
-from ui.forms import FieldErrors, failed_fields, invalid_fields, read_form
+from ui.forms import FieldErrors, failed_fields, read_form, validate_into
 from ui.i18n import gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
 from ui.pages.ticket_lists import sees_pii
@@ -157,12 +156,8 @@ async def add_submit(request: Request, session: SessionDep, services: ServicesDe
     if file_problems:
         errors["attachments"] = file_problems
     again = {"values": values, "idempotency_key": key}
-    try:
-        body = TicketCreate.model_validate(data)
-    except ValidationError as exc:
-        for name, messages in invalid_fields(exc, locale).items():
-            errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
-    if errors:
+    body = validate_into(TicketCreate, data, errors, locale)
+    if body is None or errors:
         return await _add_page(request, session, services, signed_in, 422, errors=errors, **again)
     try:
         ticket, _created = await tickets.open_ticket(session, actor, body, f"{actor.user_id}:{key}",
@@ -230,15 +225,11 @@ async def edit_submit(code: TicketCode, request: Request, session: SessionDep, s
         for name in MASKED_FIELDS:
             data.pop(name, None)
     again = {"values": values, "editing": code, "pii_locked": not pii}
-    try:
-        body = TicketEdit.model_validate(data)
-    except ValidationError as exc:
-        for name, messages in invalid_fields(exc, locale).items():
-            errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
-    if errors:
+    edit = validate_into(TicketEdit, data, errors, locale)
+    if edit is None or errors:
         return await _add_page(request, session, services, signed_in, 422, errors=errors, **again)
     try:
-        await tickets.edit_new_ticket(session, actor, code, body, pii)
+        await tickets.edit_new_ticket(session, actor, code, edit, pii)
         await session.commit()
     except ValidationFailed as exc:
         field_errors, general = failed_fields(exc, locale)
