@@ -6,6 +6,8 @@ and the whole import one transaction run by the page's job with its progress."""
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,8 +17,10 @@ from core.db import make_async_engine, make_sessionmaker, unit_of_work
 from core.errors import InUse
 from core.i18n import register_catalog_dir, translate
 from core.models import AuditLog, TicketField
+from core.seed.fields_catalog import iter_fields
 from core.services import catalog, field_import
 from core.services.actor import system_actor
+from core.services.field_icons import icon_examples, is_known_icon
 from core.services.field_import import CsvRefused, Outcome, ParsedFile, Problem, read_csv
 from ui.i18n import LOCALE_DIR
 from ui.pages.admin_fields_import import ImportJobs
@@ -243,3 +247,12 @@ async def test_a_database_refusal_mid_import_leaves_nothing_imported(sessions, m
     # then the job says it stopped and the two fields created before are rolled back
     assert job.state == "failed" and job.outcome is None and job.error == InUse.message
     assert await fields_by_code(sessions, "TX") == {}
+
+
+def test_every_icon_offered_is_drawn_by_the_sprite() -> None:
+    """The form and the import accept the names of core.services.field_icons; the page draws
+    them from the vendored sprite: a name missing there would show nothing."""
+    sprite = (Path(__file__).resolve().parents[2] / "ui/static/vendor/bootstrap-icons/fields.svg").read_text()
+    symbols = set(re.findall(r'<symbol id="([a-z0-9-]+)"', sprite))
+    assert set(icon_examples()) <= symbols
+    assert all(is_known_icon(seed.icon) for seed, _parent in iter_fields())  # every catalogue field keeps its icon
