@@ -275,6 +275,21 @@ def test_bad_posts_are_refused_with_4xx(live_server: str, e2e_database_url: str)
         assert http.get(f"{RULES}?page=abc&field=-1&state=maybe").status_code == 200
 
 
+def test_without_javascript_switching_and_deleting_are_plain_posts(live_server: str, e2e_database_url: str) -> None:
+    name = f"Không JavaScript {uuid.uuid4().hex[:6]}"
+    rule_id = make_rule(e2e_database_url, name, active=False)
+    with signed_in_client(live_server, "dieuphoi") as (http, token):
+        switched = http.post(f"{RULES}/{rule_id}/active", data={"csrf_token": token, "active": "1"})
+        assert (switched.status_code, switched.headers["location"]) == (303, f"{RULES}?done=on")
+        assert "Đã bật quy tắc." in http.get(switched.headers["location"]).text
+        http.post(f"{RULES}/{rule_id}/active", data={"csrf_token": token, "active": "0"})
+        confirm = http.get(f"{RULES}/{rule_id}/delete")
+        assert confirm.status_code == 200 and "Xóa quy tắc này?" in confirm.text and name in confirm.text
+        deleted = http.post(f"{RULES}/{rule_id}/delete", data={"csrf_token": token})
+        assert (deleted.status_code, deleted.headers["location"]) == (303, f"{RULES}?done=deleted")
+        assert http.get(f"{RULES}/{rule_id}/edit").status_code == 404
+
+
 def test_an_inactive_unit_and_a_clash_are_explained_beside_their_fields(live_server: str, e2e_database_url: str) -> None:
     suffix = uuid.uuid4().hex[:6]
 
