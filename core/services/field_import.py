@@ -286,7 +286,7 @@ async def make_plan(session: AsyncSession, parsed: ParsedFile) -> Plan:
             return True
         if key in refused:
             return False
-        problem = _check_parent(row, trail, existing, in_file, bad_rows, current_parent_code, settle, refused)
+        problem = _check_parent(row, trail, existing, in_file, bad_rows, current_parent_code, settle)
         if problem is None:
             accepted[key] = row
             return True
@@ -303,8 +303,8 @@ async def make_plan(session: AsyncSession, parsed: ParsedFile) -> Plan:
 
 def _check_parent(row: FieldRow, trail: tuple[str, ...], existing: dict[str, TicketField],
                   in_file: dict[str, FieldRow], bad_rows: dict[str, Problem],
-                  current_parent_code: Callable[[TicketField], str | None], settle: Callable[..., bool],
-                  refused: dict[str, Problem]) -> Problem | None:
+                  current_parent_code: Callable[[TicketField], str | None],
+                  settle: Callable[..., bool]) -> Problem | None:
     key = row.code.upper()
     current = existing.get(key)
     if current is not None:

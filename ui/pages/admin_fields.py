@@ -86,9 +86,9 @@ async def fields_page(request: Request, session: SessionDep, services: ServicesD
     under_row = next((r for r in rows if r.item.id == _int(under)), None)
     found = [r for r in rows if matches(r, q, area_row, under_row.item if under_row else None, areas)]
     job = admin_fields_import.job_of(services, imported, actor.user_id) if imported else None
-    imported_ids = set(job.outcome.created + job.outcome.updated) if job and job.outcome else set()
     if job:  # "OK" after an import: the fields it created or updated
-        found = [r for r in found if r.item.id in imported_ids]
+        touched = set(job.outcome.created + job.outcome.updated) if job.outcome else set()
+        found = [r for r in found if r.item.id in touched]
     pages = page_numbers(len(found), PER_PAGE)
     shown = next((i for i, r in enumerate(found) if r.item.code == code), None) if notice and code else None
     if shown is not None and page == "":  # after a change: the page that has the field changed
@@ -99,8 +99,9 @@ async def fields_page(request: Request, session: SessionDep, services: ServicesD
                                  ("imported", job.id if job else "")) if v}
     return await render_signed_in(
         request, session, signed_in, "admin/fields/list.html", title=_("Fields"),
-        tree=_tree(rows, under_row.item if under_row else None), rows=found[(current - 1) * PER_PAGE:current * PER_PAGE], total=len(rows),
-        found=len(found), page=current, pages=pages, q=q, area=area_row, under=under_row,
+        tree=_tree(rows, under_row.item if under_row else None),
+        rows=found[(current - 1) * PER_PAGE:current * PER_PAGE], total=len(rows), found=len(found), page=current,
+        pages=pages, q=q, area=area_row, under=under_row,
         area_choices=await work_queue.area_choices(session, str(services.settings.area_scheme.value)),
         page_href="/admin/fields?" + urlencode({**filters, "page": ""}), filtered=bool(filters),
         imported_ids=set(job.outcome.created if job and job.outcome else []), imported=job,
