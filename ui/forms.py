@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from core.errors import ValidationFailed
+from core.errors import Conflict, HotlineError, ValidationFailed
 from core.i18n import translate
 from ui import csrf
 
@@ -39,14 +39,27 @@ def safe_next(value: str | None, default: str = "/") -> str:
     return default if target.split("?")[0] in ("/login", "/logout") else target
 
 
-def failed_fields(exc: ValidationFailed, locale: str) -> tuple[FieldErrors, str | None]:
-    """(field -> messages, a message for the whole form or None) from a domain validation error."""
+def refusal(exc: HotlineError, locale: str) -> str:
+    """A refused action's message as one sentence in the page's language (parameters that are
+    message ids, such as what already exists, translated too)."""
+    params = {k: translate(v, locale) if isinstance(v, str) else v for k, v in exc.params.items()}
+    return translate(exc.message, locale, **params)
+
+
+def failed_fields(exc: HotlineError, locale: str) -> tuple[FieldErrors, str | None]:
+    """(field -> messages, a message for the whole form or None) from any refusal of a service.
+    A detail's own message goes beside its field, filled with its params; a taken value (409
+    without params: "X already exists") shows the refusal itself beside the field it names.
+    The whole-form message is left out when it only says "see the fields"."""
     errors: FieldErrors = {}
     for detail in exc.details if isinstance(exc.details, list) else []:
         if isinstance(detail, dict) and "field" in detail and "message" in detail:
-            errors.setdefault(str(detail["field"]), []).append(_detail_message(detail, locale))
-    general = None if errors and exc.message == ValidationFailed.message else translate(exc.message, locale, **exc.params)
-    return errors, general
+            taken = isinstance(exc, Conflict) and not detail.get("params")
+            message = refusal(exc, locale) if taken else _detail_message(detail, locale)
+            merge(errors, {str(detail["field"]): [message]})
+    if errors and (isinstance(exc, Conflict) or exc.message == ValidationFailed.message):
+        return errors, None
+    return errors, refusal(exc, locale)
 
 
 def _detail_message(detail: dict[str, Any], locale: str) -> str:

@@ -78,7 +78,7 @@ async def _set_groups(session: AsyncSession, user_id: int, group_ids: list[int])
 
 
 async def create_user(session: AsyncSession, actor: Actor, data: UserCreate, check_strength: bool = True) -> UserPublic:
-    await ensure_unique(session, User, "username", data.username, "User")
+    await ensure_unique(session, User, "username", data.username, "Username")
     await ensure_unique(session, User, "code", data.code, "User code")
     unit = await ensure_exists(session, OrgUnit, data.unit_id, "unit_id")
     if actor.scope is not Scope.all and not can_see_unit(actor, unit.path if unit else None):

@@ -8,12 +8,14 @@ Temporal is not started: pages that need it show "not available"."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from cli.asgi import create_full_app
 from cli.embedded.postgres import EmbeddedPostgres
@@ -92,3 +94,36 @@ def http(live_server: str) -> Iterator[httpx.Client]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@contextmanager
+def signed_in_people(browser: Browser, base_url: str) -> Iterator[Callable[[str], Page]]:
+    """`open_as("dieuphoi")` -> a signed-in page in a browser context of its own (Vietnamese,
+    desktop size, downloads accepted); every context is closed at the end."""
+    from tests.e2e.test_ui_shell import sign_in
+
+    contexts: list[BrowserContext] = []
+
+    def open_as(username: str) -> Page:
+        context = browser.new_context(base_url=base_url, locale="vi-VN", viewport={"width": 1366, "height": 900},
+                                      accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, username)
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
+        return page
+
+    try:
+        yield open_as
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def person(browser: Browser, live_server: str) -> Iterator[Callable[[str], Page]]:
+    """`person("dieuphoi")` -> a signed-in page on the shared server (modules with a server of
+    their own override this fixture with `signed_in_people` on theirs)."""
+    with signed_in_people(browser, live_server) as open_as:
+        yield open_as

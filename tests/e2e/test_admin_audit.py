@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import httpx
 import openpyxl
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cli.tasks import in_transaction
@@ -28,7 +27,7 @@ from core.services import audit, tickets
 from core.services.actor import Actor, system_actor
 from core.services.tickets import LOCAL_TZ
 from tests.e2e.axe import assert_accessible
-from tests.e2e.test_ui_shell import main_menu, sign_in
+from tests.e2e.test_ui_shell import main_menu
 
 LOG = "/admin/audit"
 FORBIDDEN = "Bạn không có quyền thực hiện thao tác này."
@@ -54,25 +53,6 @@ def word(e2e_database_url: str) -> str:
     with ThreadPoolExecutor(1) as pool:  # asyncio.run cannot run beside Playwright's loop in this thread
         pool.submit(in_transaction, e2e_database_url, write).result()
     return word
-
-
-@pytest.fixture
-def person(browser: Browser, live_server: str) -> Iterator[Callable[[str], Page]]:
-    contexts: list[BrowserContext] = []
-
-    def open_as(username: str) -> Page:
-        context = browser.new_context(base_url=live_server, locale="vi-VN", viewport={"width": 1366, "height": 900},
-                                      accept_downloads=True)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        sign_in(page, username)
-        expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def rows(page: Page):  # noqa: ANN201

@@ -118,7 +118,7 @@ def test_admin_creates_an_account_after_a_weak_password_is_explained(page: Page)
     page.get_by_label("Mật khẩu ban đầu").fill(GOOD_PASSWORD)
     page.get_by_label("Nhập lại mật khẩu").fill(GOOD_PASSWORD)
     page.get_by_role("button", name="Tạo tài khoản").click()
-    expect(field_error(page, "username")).to_have_text("Tên đăng nhập này đã được sử dụng.")
+    expect(field_error(page, "username")).to_have_text("Tên đăng nhập đã tồn tại.")
 
 
 def test_filters_find_system_accounts_and_accounts_of_a_group(page: Page, api: httpx.Client) -> None:
@@ -337,7 +337,7 @@ def test_permission_group_create_edit_and_delete(page: Page) -> None:
     expect(page.get_by_role("checkbox", name=re.compile("^Chuyên viên xử lý"))).to_be_checked()
     page.get_by_label("Mã").fill("DPV")
     page.get_by_role("button", name="Tạo nhóm quyền").click()
-    expect(field_error(page, "code")).to_have_text("Mã này đã được sử dụng.")
+    expect(field_error(page, "code")).to_have_text("Mã nhóm quyền đã tồn tại.")
     code = unique("THU_")
     page.get_by_label("Mã").fill(code)
     choose(page.get_by_label("Đơn vị quản lý"), "Sở Xây dựng")

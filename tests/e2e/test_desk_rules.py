@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,29 +28,10 @@ from core.services import dispatch_rules
 from core.services.actor import system_actor
 from core.services.seed import DEMO_PASSWORD
 from tests.e2e.axe import assert_accessible
-from tests.e2e.test_ui_shell import main_menu, sign_in
+from tests.e2e.test_ui_shell import main_menu
 
 RULES = "/desk/dispatch-rules"
 FORBIDDEN = "Bạn không có quyền thực hiện thao tác này."
-
-
-@pytest.fixture
-def person(browser: Browser, live_server: str) -> Iterator[Callable[[str], Page]]:
-    """`person("dieuphoi")` -> a signed-in page in a browser context of its own."""
-    contexts: list[BrowserContext] = []
-
-    def open_as(username: str) -> Page:
-        context = browser.new_context(base_url=live_server, locale="vi-VN", viewport={"width": 1366, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        sign_in(page, username)
-        expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def run(database_url: str, work) -> object:  # noqa: ANN001

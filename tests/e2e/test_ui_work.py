@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.axe import assert_accessible
-from tests.e2e.test_ui_shell import sign_in
+from tests.e2e.conftest import signed_in_people
 from tests.e2e.worker_server import serve_with_worker
 
 DEADLINE_MS = 60_000  # the worker's steps on a busy 2-core machine
@@ -32,21 +32,8 @@ def work_server(template_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def person(browser: Browser, work_server: str) -> Iterator[Callable[[str], Page]]:
-    """`person("dieuphoi")` -> a signed-in page in a browser context of its own."""
-    contexts: list[BrowserContext] = []
-
-    def open_as(username: str) -> Page:
-        context = browser.new_context(base_url=work_server, locale="vi-VN", viewport={"width": 1366, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        sign_in(page, username)
-        expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
+    with signed_in_people(browser, work_server) as open_as:
+        yield open_as
 
 
 def tiny_png() -> bytes:

@@ -21,18 +21,16 @@ from core.models.catalog import AreaCreate, AreaPublic, AreaUpdate
 from core.services import catalog
 from core.services.crud import Page
 from core.services.work_queue import Choice
-from ui.forms import invalid_fields, read_form
+from ui.forms import failed_fields, invalid_fields, read_form, refusal
 from ui.i18n import N_, gettext_for, page_locale
 from ui.pages.admin_org_tree import (
     TreeNode,
     confirmation,
-    form_errors,
     is_fragment,
     merge_errors,
     path_ids,
     query_id,
     query_page,
-    refusal_text,
     required_errors,
 )
 from ui.pages.common import page_router, render_signed_in, see_other
@@ -179,7 +177,7 @@ async def create_area(request: Request, session: SessionDep, services: ServicesD
         await session.commit()
     except HotlineError as exc:
         await session.rollback()
-        field_errors, general = form_errors(exc, locale)
+        field_errors, general = failed_fields(exc, locale)
         return await _form_page(request, session, signed_in, None, scheme, values, exc.status_code, errors=field_errors,
                                 error=general)
     return see_other(_list_url(scheme=area.scheme, parent=area.parent_id, q=area.code, done="created"))
@@ -214,7 +212,7 @@ async def update_area(area_id: PathId, request: Request, session: SessionDep, si
         await session.commit()
     except HotlineError as exc:
         await session.rollback()
-        field_errors, general = form_errors(exc, locale)
+        field_errors, general = failed_fields(exc, locale)
         return await _form_page(request, session, signed_in, area, area.scheme, values, exc.status_code,
                                 errors=field_errors, error=general)
     return see_other(_list_url(scheme=area.scheme, parent=area.parent_id, q=body.code or area.code, done="saved"))
@@ -270,7 +268,7 @@ async def delete_area(area_id: PathId, request: Request, session: SessionDep, se
     except HotlineError as exc:
         await session.rollback()
         _ = gettext_for(locale)
-        message = _("{name} was not deleted: {reason}", name=area.name, reason=refusal_text(exc, locale))
+        message = _("{name} was not deleted: {reason}", name=area.name, reason=refusal(exc, locale))
         return await _areas_page(request, session, services, signed_in, area.scheme, area.parent_id, q=area.code,
                                  status_code=exc.status_code, error=message)
     return see_other(_list_url(scheme=area.scheme, parent=area.parent_id, done="deleted"))

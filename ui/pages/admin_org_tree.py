@@ -11,10 +11,9 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import Response
 
-from core.errors import Conflict, HotlineError, ValidationFailed
 from core.i18n import translate
 from core.types import MAX_DB_ID
-from ui.forms import FieldErrors, failed_fields
+from ui.forms import FieldErrors
 from ui.pages.common import render_signed_in
 from ui.templating import render
 
@@ -94,25 +93,6 @@ def merge_errors(errors: FieldErrors, more: FieldErrors) -> FieldErrors:
         known = errors.setdefault(name, [])
         known.extend(m for m in messages if m not in known)
     return errors
-
-
-def refusal_text(exc: HotlineError, locale: str) -> str:
-    """A refused action's message in the page's language (names given as parameters translated too)."""
-    params = {k: translate(v, locale) if isinstance(v, str) else v for k, v in exc.params.items()}
-    return translate(exc.message, locale, **params)
-
-
-def form_errors(exc: HotlineError, locale: str) -> tuple[FieldErrors, str | None]:
-    """Per-field messages of a refused save: a validation error's details, or a taken code (409)
-    shown next to the field it names."""
-    if isinstance(exc, ValidationFailed):
-        return failed_fields(exc, locale)
-    if isinstance(exc, Conflict):
-        details = exc.details if isinstance(exc.details, list) else []
-        names = [str(d["field"]) for d in details if isinstance(d, dict) and "field" in d]
-        if names:
-            return {names[0]: [refusal_text(exc, locale)]}, None
-    return {}, refusal_text(exc, locale)
 
 
 async def confirmation(request: Request, session: Any, signed_in: Any, *, title: str, message: str, action: str,

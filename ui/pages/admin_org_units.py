@@ -20,17 +20,15 @@ from core.services import access, catalog, org_units, users, work_queue
 from core.services.actor import Actor
 from core.services.crud import Page
 from core.services.work_queue import Choice
-from ui.forms import invalid_fields, read_form
+from ui.forms import failed_fields, invalid_fields, read_form, refusal
 from ui.i18n import N_, gettext_for, page_locale
 from ui.pages.admin_org_tree import (
     TreeNode,
     build_tree,
     confirmation,
-    form_errors,
     merge_errors,
     path_ids,
     query_id,
-    refusal_text,
     required_errors,
 )
 from ui.pages.common import page_router, render_signed_in, see_other
@@ -162,7 +160,7 @@ async def create_unit(request: Request, session: SessionDep, services: ServicesD
         await session.commit()
     except HotlineError as exc:
         await session.rollback()
-        field_errors, general = form_errors(exc, locale)
+        field_errors, general = failed_fields(exc, locale)
         return await _form_page(request, session, services, signed_in, actor, None, values, exc.status_code,
                                 errors=field_errors, error=general, group_ids=group_ids)
     return see_other(f"{BASE}?unit={unit.id}&done=created")
@@ -196,7 +194,7 @@ async def update_unit(unit_id: PathId, request: Request, session: SessionDep, se
         await session.commit()
     except HotlineError as exc:
         await session.rollback()
-        field_errors, general = form_errors(exc, locale)
+        field_errors, general = failed_fields(exc, locale)
         return await _form_page(request, session, services, signed_in, actor, unit, values, exc.status_code,
                                 errors=field_errors, error=general, group_ids=group_ids)
     services.auth_cache.clear()  # signed-in users' unit paths may have moved
@@ -338,6 +336,6 @@ async def delete_unit(unit_id: PathId, request: Request, session: SessionDep, si
     except HotlineError as exc:
         await session.rollback()
         _ = gettext_for(locale)
-        message = _("{name} was not deleted: {reason}", name=unit.name, reason=refusal_text(exc, locale))
+        message = _("{name} was not deleted: {reason}", name=unit.name, reason=refusal(exc, locale))
         return await _units_page(request, session, signed_in, actor, unit_id, status_code=exc.status_code, error=message)
     return see_other(f"{BASE}?unit={unit.parent_id}&done=deleted" if unit.parent_id else f"{BASE}?done=deleted")

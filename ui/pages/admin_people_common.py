@@ -10,22 +10,15 @@ from fastapi import Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.authz import Scope
-from core.errors import Conflict, HotlineError, NotFound, ValidationFailed
-from core.i18n import translate
+from core.errors import NotFound
 from core.models.access import GroupPublic, RolePublic
 from core.services import org_units
 from core.services.actor import Actor
 from core.types import MAX_DB_ID
-from ui.forms import FieldErrors
-from ui.i18n import N_, role_label
+from ui.i18n import role_label
+
 
 # A value already used elsewhere, said next to the field that holds it.
-_TAKEN = {
-    "username": N_("This username is already in use."),
-    "code": N_("This code is already in use."),
-}
-
-
 @dataclass(frozen=True)
 class Option:
     """One entry of a picker or a checkbox list: the value sent, its label, its depth in a tree."""
@@ -54,27 +47,6 @@ async def ticked_ids(request: Request, name: str) -> list[int]:
     form = await request.form()
     values = [v for v in form.getlist(name) if isinstance(v, str)]
     return sorted({int(v) for v in values if v.isdigit() and 0 < int(v) <= MAX_DB_ID})
-
-
-def refused_fields(exc: HotlineError, locale: str) -> tuple[FieldErrors, str | None]:
-    """(field -> messages, a message for the whole form or None) from any domain refusal."""
-    errors: FieldErrors = {}
-    details = exc.details if isinstance(exc.details, list) else []
-    for detail in details:
-        if not (isinstance(detail, dict) and "field" in detail and "message" in detail):
-            continue
-        field = str(detail["field"])
-        if isinstance(exc, Conflict):
-            message = translate(_TAKEN.get(field, N_("This value is already in use.")), locale)
-        else:
-            params = detail.get("params") if isinstance(detail.get("params"), dict) else {}
-            message = translate(str(detail["message"]), locale, **params)
-        errors.setdefault(field, []).append(message)
-    generic = isinstance(exc, ValidationFailed | Conflict) and exc.message in (ValidationFailed.message, Conflict.message)
-    if errors and generic:
-        return errors, None
-    params = {k: translate(v, locale) if isinstance(v, str) else v for k, v in exc.params.items()}
-    return errors, translate(exc.message, locale, **params)
 
 
 async def unit_options(session: AsyncSession, actor: Actor, keep: int | None = None) -> list[Option]:

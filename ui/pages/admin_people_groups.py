@@ -16,14 +16,13 @@ from core.models.access import GroupCreate, GroupPublic, GroupUpdate
 from core.services import access, users
 from core.services.actor import Actor
 from core.services.crud import Page
-from ui.forms import invalid_fields, read_form
+from ui.forms import failed_fields, invalid_fields, read_form
 from ui.i18n import N_, gettext_for, page_locale
 from ui.pages.admin_people_common import (
     Option,
     names_by_id,
     path_id,
     query_id,
-    refused_fields,
     role_options,
     ticked_ids,
     unit_options,
@@ -127,7 +126,7 @@ async def new_group_submit(request: Request, session: SessionDep, services: Serv
                                 **again)
     except HotlineError as exc:
         await session.rollback()
-        errors, general = refused_fields(exc, locale)
+        errors, general = failed_fields(exc, locale)
         return await _form_page(request, session, services, signed_in, actor, exc.status_code, errors=errors,
                                 error=general, **again)
     return see_other(f"/admin/groups/{group.id}?done=created")
@@ -163,7 +162,7 @@ async def edit_group_submit(group_id: str, request: Request, session: SessionDep
                                 **again)
     except HotlineError as exc:
         await session.rollback()
-        errors, general = refused_fields(exc, locale)
+        errors, general = failed_fields(exc, locale)
         return await _form_page(request, session, services, signed_in, actor, exc.status_code, errors=errors,
                                 error=general, **again)
     services.auth_cache.clear()  # the members' roles changed

@@ -20,9 +20,9 @@ from core.errors import HotlineError
 from core.models.access import MenuPublic, RoleCreate, RolePublic, RoleUpdate
 from core.services import access
 from core.services.actor import Actor
-from ui.forms import invalid_fields, read_form
+from ui.forms import failed_fields, invalid_fields, read_form
 from ui.i18n import N_, gettext_for, menu_label, page_locale, role_label
-from ui.pages.admin_people_common import Option, path_id, refused_fields, ticked_ids
+from ui.pages.admin_people_common import Option, path_id, ticked_ids
 from ui.pages.common import page_router, render_signed_in, see_other
 
 router = page_router()
@@ -126,7 +126,7 @@ async def new_role_submit(request: Request, session: SessionDep, services: Servi
                                 errors=invalid_fields(exc, locale))
     except HotlineError as exc:
         await session.rollback()
-        errors, general = refused_fields(exc, locale)
+        errors, general = failed_fields(exc, locale)
         return await _form_page(request, session, signed_in, exc.status_code, role=None, values=values, errors=errors,
                                 error=general)
     _after_change(services)
@@ -166,7 +166,7 @@ async def edit_role_submit(role_id: str, request: Request, session: SessionDep, 
                                 errors=invalid_fields(exc, locale))
     except HotlineError as exc:
         await session.rollback()
-        errors, general = refused_fields(exc, locale)
+        errors, general = failed_fields(exc, locale)
         return await _form_page(request, session, signed_in, exc.status_code, role=role, values=values, errors=errors,
                                 error=general)
     _after_change(services)

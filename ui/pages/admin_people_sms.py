@@ -18,9 +18,9 @@ from core.models.notifications import NotificationEvent, NotificationSettingIn, 
 from core.services import notification_settings, users
 from core.services.crud import get_or_404
 from core.services.notification_settings import SMS_MAX
-from ui.forms import FieldErrors, invalid_fields, read_form
+from ui.forms import FieldErrors, failed_fields, invalid_fields, read_form
 from ui.i18n import N_, gettext_for, page_locale
-from ui.pages.admin_people_common import path_id, refused_fields
+from ui.pages.admin_people_common import path_id
 from ui.pages.common import page_router, render_signed_in, see_other
 
 router = page_router()
@@ -63,7 +63,7 @@ def _items(values: dict[str, str], locale: str) -> tuple[list[NotificationSettin
 
 def _service_errors(exc: HotlineError, locale: str) -> tuple[FieldErrors, str | None]:
     """The service names fields "items.<index>.<field>": back to this form's names."""
-    by_index, general = refused_fields(exc, locale)
+    by_index, general = failed_fields(exc, locale)
     errors: FieldErrors = {}
     for name, messages in by_index.items():
         parts = name.split(".")

@@ -25,14 +25,13 @@ from core.security import MIN_PASSWORD_LENGTH
 from core.services import access, org_units, users
 from core.services.actor import Actor
 from core.services.crud import Page, get_or_404
-from ui.forms import FieldErrors, invalid_fields, merge, read_form
+from ui.forms import FieldErrors, failed_fields, invalid_fields, merge, read_form
 from ui.i18n import N_, gettext_for, page_locale
 from ui.pages.admin_people_common import (
     group_options,
     names_by_id,
     path_id,
     query_id,
-    refused_fields,
     ticked_ids,
     unit_options,
 )
@@ -190,7 +189,7 @@ async def new_user_submit(request: Request, session: SessionDep, signed_in: Sign
         await session.commit()
     except HotlineError as exc:
         await session.rollback()
-        field_errors, general = refused_fields(exc, locale)
+        field_errors, general = failed_fields(exc, locale)
         return await _form_page(request, session, signed_in, actor, "admin/people/user_new.html", exc.status_code,
                                 errors=field_errors, error=general, **again)
     return see_other(f"/admin/users/{created.id}?done=created")
@@ -234,7 +233,7 @@ async def edit_user_submit(user_id: str, request: Request, session: SessionDep, 
         return await _edit_page(request, session, signed_in, actor, user, 422, errors=invalid_fields(exc, locale), **again)
     except HotlineError as exc:
         await session.rollback()
-        field_errors, general = refused_fields(exc, locale)
+        field_errors, general = failed_fields(exc, locale)
         return await _edit_page(request, session, signed_in, actor, user, exc.status_code, errors=field_errors,
                                 error=general, **again)
     services.auth_cache.forget_user(user.id)
@@ -269,7 +268,7 @@ async def _status_change(request: Request, session: SessionDep, services: Servic
         await session.commit()
     except HotlineError as exc:
         await session.rollback()
-        _errors, general = refused_fields(exc, page_locale(request))
+        _errors, general = failed_fields(exc, page_locale(request))
         messages = [m for ms in _errors.values() for m in ms]
         return await _edit_page(request, session, signed_in, actor, user, exc.status_code,
                                 error=" ".join(messages) if messages else general)
@@ -328,7 +327,7 @@ async def password_submit(user_id: str, request: Request, session: SessionDep, s
         await session.commit()
     except HotlineError as exc:
         await session.rollback()
-        errors, general = refused_fields(exc, locale)
+        errors, general = failed_fields(exc, locale)
         return await _password_page(request, session, signed_in, user, exc.status_code, errors=errors, error=general)
     services.auth_cache.forget_user(user.id)
     return see_other(f"/admin/users/{user.id}?done=password")

@@ -25,7 +25,7 @@ from core.models.tickets import TicketCreate, TicketEdit, TicketStatus
 from core.services import attachments, tickets, work_queue
 from core.services.crud import Page
 from core.services.tickets import MASKED_FIELDS
-from ui.forms import FieldErrors, failed_fields, read_form, validate_into
+from ui.forms import FieldErrors, failed_fields, read_form, refusal, validate_into
 from ui.i18n import gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
 from ui.pages.ticket_lists import sees_pii
@@ -33,7 +33,6 @@ from ui.pages.work import (
     DESK_CHANNELS,
     TaskView,
     page_numbers,
-    refusal,
     task_view,
     template_helpers,
 )

@@ -24,7 +24,7 @@ from core.services import dispatch_rules, work_queue
 from core.services.actor import Actor
 from core.services.crud import Page
 from core.types import MAX_DB_ID
-from ui.forms import FieldErrors, invalid_fields, read_form
+from ui.forms import FieldErrors, failed_fields, invalid_fields, read_form
 from ui.i18n import N_, gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
 from ui.pages.desk_rules_choices import area_options, field_groups, rule_names, unit_options
@@ -71,24 +71,6 @@ def _rule_id(raw: str) -> int:
 
 def can_edit(services: ServicesDep, actor: Actor) -> bool:
     return services.authorizer.decide(actor.roles, "dispatch_rules", "write").allowed
-
-
-def problems(exc: HotlineError, locale: str) -> tuple[FieldErrors, str | None]:
-    """(field -> messages, a message for the whole form or None) from a refusal of the service,
-    with each message's placeholders filled (the unit's name, the clashing rule)."""
-    errors: FieldErrors = {}
-    for detail in exc.details if isinstance(exc.details, list) else []:
-        if isinstance(detail, dict) and "field" in detail and "message" in detail:
-            params = detail.get("params") or {}
-            try:
-                message = translate(str(detail["message"]), locale, **params)
-            except (KeyError, IndexError):
-                message = translate(str(detail["message"]), locale)
-            errors.setdefault(str(detail["field"]), []).append(message)
-    if errors:
-        return errors, None
-    params = {k: translate(v, locale) if isinstance(v, str) else v for k, v in exc.params.items()}
-    return errors, translate(exc.message, locale, **params)
 
 
 # ---- the list ----
@@ -157,7 +139,7 @@ async def toggle(rule_id: str, request: Request, session: SessionDep, services: 
         raise
     except HotlineError as exc:
         await session.rollback()
-        errors, general = problems(exc, locale)
+        errors, general = failed_fields(exc, locale)
         message = " ".join([m for messages in errors.values() for m in messages] + ([general] if general else []))
         if htmx:
             current = await dispatch_rules.get_rule(session, ident)
@@ -279,7 +261,7 @@ async def _save(request: Request, session: SessionDep, services: ServicesDep, si
         raise
     except HotlineError as exc:
         await session.rollback()
-        field_errors, general = problems(exc, locale)
+        field_errors, general = failed_fields(exc, locale)
         return await _form_page(request, session, services, signed_in, rule, values, exc.status_code,
                                 errors=field_errors, error=general)
     return see_other(f"{BASE}?{urlencode({'done': 'saved' if rule else 'created'})}#rule-{saved.id}")

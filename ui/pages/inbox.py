@@ -14,10 +14,10 @@ from api.deps import Allowed, PathId, ServicesDep, SessionDep, SignedInDep
 from core.errors import HotlineError, StaleVersion, ValidationFailed
 from core.services import inbox
 from core.services.crud import Page
-from ui.forms import local_path, read_form
+from ui.forms import local_path, read_form, refusal
 from ui.i18n import N_, gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
-from ui.pages.work import TaskView, page_numbers, refusal, task_view, template_helpers
+from ui.pages.work import TaskView, page_numbers, task_view, template_helpers
 from ui.task_forms import engine_refusal, initial_values, read_data
 
 router = page_router()

@@ -1,5 +1,5 @@
 """What the desk's and the units' work pages share: labels of statuses, channels and tasks, the
-pickers a task form offers the person acting, a refusal as a sentence, and a task's page data."""
+pickers a task form offers the person acting, and a task's page data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.errors import HotlineError
 from core.i18n import translate
 from core.models.tickets import Channel, HumanTask, Ticket, TicketStatus
 from core.services import inbox, work_queue
@@ -44,10 +43,6 @@ def task_label(bpmn_id: str, name: str, locale: str) -> str:
     return _TASK_EN.get(bpmn_id, name) if locale == "en" else name
 
 
-def refusal(exc: HotlineError, locale: str) -> str:
-    """A domain refusal as one sentence in the page's language, with what the engine said."""
-    params = {k: translate(v, locale) if isinstance(v, str) else v for k, v in exc.params.items()}
-    return translate(exc.message, locale, **params)
 
 
 async def task_choices(session: AsyncSession, actor: Actor, task: HumanTask) -> dict[str, list[Choice]]:
