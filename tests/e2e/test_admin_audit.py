@@ -66,6 +66,7 @@ def test_admin_filters_pages_and_reads_an_entry_with_the_keyboard(person, word: 
     assert_accessible(admin)
     # when the administrator searches the module's word, the newest 50 of its 61 entries show
     admin.get_by_label("Nội dung").fill(word)
+    expect(admin).to_have_url(re.compile(f"q={word}"))  # the filtered results are in (pushed by htmx)
     expect(rows(admin)).to_have_count(50)
     expect(rows(admin).first).to_contain_text("Quy tắc điều phối tự động")
     # and the older ones are one page further, and back
