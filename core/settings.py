@@ -48,7 +48,6 @@ class Settings(BaseSettings):
     ari_url: str | None = None
     ari_user: str | None = None
     ari_password: SecretStr | None = None
-    redis_url: str | None = None
     sms_gateway: str = "console"
 
     # Web
