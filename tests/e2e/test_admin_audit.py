@@ -86,6 +86,7 @@ def test_admin_filters_pages_and_reads_an_entry_with_the_keyboard(person, word: 
     # when the person is a batch job's name, its entries are found by that name
     admin.get_by_label("Người thực hiện").fill(f"batch-{word}")
     admin.get_by_role("button", name="Lọc", exact=True).click()
+    expect(admin).to_have_url(re.compile(f"batch-{word}"))  # the new results are in, not the previous ones
     expect(rows(admin)).to_have_count(50)
     newest = rows(admin).first
     expect(newest).to_contain_text(f"Tên: Tổ {UNIT_CHANGES - 1} {word} cũ → Tổ {UNIT_CHANGES - 1} {word} mới")
