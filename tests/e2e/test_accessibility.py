@@ -46,6 +46,8 @@ def test_the_screens_have_no_serious_accessibility_violation(browser: Browser, b
             page.goto(path)
             expect(page.get_by_role("heading", level=1)).to_be_visible()
             assert_accessible(page)
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 1366, f"{path} scrolls sideways on a desktop ({width}px)"
     finally:
         context.close()
 
