@@ -20,7 +20,8 @@ from tests.e2e.test_ui_shell import sign_in
 SCREENS: dict[str | None, tuple[str, ...]] = {
     None: ("/login", "/forgot-password"),
     "dieuphoi": ("/", "/desk/new", "/desk/new/add", "/desk/spam", "/desk/out-of-area", "/desk/processed",
-                 "/desk/dispatch-rules", "/tickets", "/profile", "/change-password", "/tickets/1022-2020-999999"),
+                 "/desk/dispatch-rules", "/tickets", "/profile", "/profile/notifications", "/change-password",
+                 "/tickets/1022-2020-999999"),
     "ld.tranbien": ("/", "/inbox"),
     "cv.tranbien": ("/inbox", "/admin/users"),
     "kiemtra": ("/", "/admin/audit"),

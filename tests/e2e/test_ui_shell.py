@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from cli.tasks import in_transaction
 from core.services import auth
 from core.services.seed import DEMO_PASSWORD
+from tests.e2e.axe import assert_accessible
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -352,3 +353,23 @@ def test_vietnamese_translations_keep_their_placeholders() -> None:
     for path in VI_CATALOGUES:
         for msgid, msgstr in _catalogue(path).items():
             assert set(re.findall(r"\{\w+\}", msgid)) == set(re.findall(r"\{\w+\}", msgstr)), (path.name, msgid)
+
+
+def test_people_choose_how_they_are_notified_from_their_profile(page: Page) -> None:
+    # PERM-10 for oneself: the administrator's SMS form, on my own account
+    sign_in(page, "cv.moitruong")
+    page.get_by_role("link", name="Thông tin cá nhân").click()
+    page.get_by_role("link", name="Cách tôi nhận thông báo (SMS, email)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cài đặt thông báo của tôi")
+    process = page.locator("fieldset[data-event='task_process']")
+    process.get_by_role("checkbox", name="Nhận SMS").uncheck()
+    process.get_by_label("Nội dung SMS").fill("Việc mới {ma}")
+    page.get_by_role("button", name="Lưu cấu hình gửi SMS").click()
+    expect(page.locator("#f-sms_text_task_process-error")).to_have_text("Chỉ được dùng các tham số: {code}, {title}.")
+    process.get_by_label("Nội dung SMS").fill("Có phản ánh {code} cần xử lý")
+    page.get_by_role("button", name="Lưu cấu hình gửi SMS").click()
+    expect(page.get_by_role("status")).to_have_text("Đã lưu cấu hình gửi SMS.")
+    page.reload()
+    expect(process.get_by_role("checkbox", name="Nhận SMS")).not_to_be_checked()
+    expect(process.get_by_label("Nội dung SMS")).to_have_value("Có phản ánh {code} cần xử lý")
+    assert_accessible(page)

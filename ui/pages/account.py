@@ -1,6 +1,9 @@
-"""The signed-in user's own account: profile (PERM-02), password (PERM-03), page language."""
+"""The signed-in user's own account: profile (PERM-02), password (PERM-03), notification settings
+(PERM-10), page language."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -11,9 +14,11 @@ from core.errors import ValidationFailed
 from core.i18n import SUPPORTED_LOCALES
 from core.models.users import ProfileUpdate
 from core.security import MIN_PASSWORD_LENGTH
-from core.services import auth, users
+from core.services import auth, notification_settings, users
+from core.services.notification_settings import SMS_MAX
 from ui.forms import failed_fields, invalid_fields, local_path, read_form
 from ui.i18n import LANG_COOKIE, gettext_for, page_locale
+from ui.pages import admin_people_sms as sms_settings
 from ui.pages.common import (
     OptionalSignedInDep,
     own_account,
@@ -121,3 +126,36 @@ async def switch_language(request: Request, session: SessionDep, services: Servi
     response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_MAX_AGE, path="/", samesite="lax",
                         secure=request.url.scheme == "https")
     return response
+
+
+# ---- my notification settings (PERM-10): the administrator's SMS form, for my own account ----
+
+async def _notifications_page(request: Request, session: SessionDep, signed_in: SignedInDep, status_code: int = 200,
+                              **context: Any) -> Response:
+    _ = gettext_for(page_locale(request))
+    user = await own_account(session, signed_in)
+    settings = await notification_settings.get_settings(session, user)
+    context.setdefault("values", sms_settings.values_from(settings))
+    context.setdefault("errors", {})
+    return await render_signed_in(request, session, signed_in, "my_notifications.html", status_code,
+                                  title=_("My notification settings"), settings=settings,
+                                  event_labels=sms_settings.EVENT_LABELS, sms_max=SMS_MAX, **context)
+
+
+@router.get("/profile/notifications")
+async def my_notifications(request: Request, session: SessionDep, signed_in: SignedInDep,
+                           saved: str | None = None) -> Response:
+    _ = gettext_for(page_locale(request))
+    return await _notifications_page(request, session, signed_in, notice=_("The SMS settings were saved.") if saved else None)
+
+
+@router.post("/profile/notifications")
+async def my_notifications_submit(request: Request, session: SessionDep, signed_in: SignedInDep,
+                                  actor: ActorDep) -> Response:
+    values = sms_settings.submitted(await read_form(request))
+    user = await own_account(session, signed_in)
+    errors, general, status = await sms_settings.save_settings(session, actor, user, values, page_locale(request))
+    if status != 303:
+        return await _notifications_page(request, session, signed_in, status, values=values, errors=errors,
+                                         error=general)
+    return see_other("/profile/notifications?saved=1")

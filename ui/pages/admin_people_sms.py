@@ -16,6 +16,7 @@ from core.errors import HotlineError
 from core.models import User
 from core.models.notifications import NotificationEvent, NotificationSettingIn, NotificationSettingsIn
 from core.services import notification_settings, users
+from core.services.actor import Actor
 from core.services.crud import get_or_404
 from core.services.notification_settings import SMS_MAX
 from ui.forms import FieldErrors, failed_fields, invalid_fields, read_form
@@ -39,7 +40,7 @@ CHANNELS = ("in_app", "sms", "email")
 EVENTS = tuple(NotificationEvent)
 
 
-def _values_from(settings: Any) -> dict[str, str]:
+def values_from(settings: Any) -> dict[str, str]:
     values: dict[str, str] = {}
     for item in settings.items:
         for channel in CHANNELS:
@@ -48,7 +49,7 @@ def _values_from(settings: Any) -> dict[str, str]:
     return values
 
 
-def _items(values: dict[str, str], locale: str) -> tuple[list[NotificationSettingIn], FieldErrors]:
+def read_settings(values: dict[str, str], locale: str) -> tuple[list[NotificationSettingIn], FieldErrors]:
     """One item per event, checked one by one so each message lands next to its own field."""
     items, errors = [], {}
     for event in EVENTS:
@@ -61,7 +62,7 @@ def _items(values: dict[str, str], locale: str) -> tuple[list[NotificationSettin
     return items, errors
 
 
-def _service_errors(exc: HotlineError, locale: str) -> tuple[FieldErrors, str | None]:
+def settings_errors(exc: HotlineError, locale: str) -> tuple[FieldErrors, str | None]:
     """The service names fields "items.<index>.<field>": back to this form's names."""
     by_index, general = failed_fields(exc, locale)
     errors: FieldErrors = {}
@@ -78,11 +79,32 @@ async def _page(request: Request, session: SessionDep, signed_in: SignedInDep, u
                 **context: Any) -> Response:
     _ = gettext_for(page_locale(request))
     settings = await notification_settings.get_settings(session, user_row)
-    context.setdefault("values", _values_from(settings))
+    context.setdefault("values", values_from(settings))
     return await render_signed_in(
         request, session, signed_in, "admin/people/user_sms.html", status_code,
         title=_("SMS settings of {username}", username=user_row.username), user=user_row, settings=settings,
         event_labels=EVENT_LABELS, sms_max=SMS_MAX, tab="sms", **context)
+
+
+async def save_settings(session: SessionDep, actor: Actor, row: User, values: dict[str, str],
+                        locale: str) -> tuple[FieldErrors, str | None, int]:
+    """Check and save the submitted form for `row`: (errors beside fields, a general message,
+    the status to answer with) — no errors and 303 when saved."""
+    items, errors = read_settings(values, locale)
+    if errors:
+        return errors, None, 422
+    try:
+        await notification_settings.update_settings(session, actor, row, NotificationSettingsIn(items=items))
+        await session.commit()
+    except HotlineError as exc:
+        await session.rollback()
+        field_errors, general = settings_errors(exc, locale)
+        return field_errors, general, exc.status_code
+    return {}, None, 303
+
+
+def submitted(form: dict[str, str]) -> dict[str, str]:
+    return {name: value.strip() if name.startswith("sms_text_") else value for name, value in form.items()}
 
 
 @router.get("/admin/users/{user_id}/sms")
@@ -101,16 +123,9 @@ async def sms_submit(user_id: str, request: Request, session: SessionDep, signed
     locale = page_locale(request)
     user = await users.get_user(session, actor, path_id(user_id, "User"))
     row = await get_or_404(session, User, user.id, "User")
-    values = {name: value.strip() if name.startswith("sms_text_") else value for name, value in form.items()}
-    items, errors = _items(values, locale)
-    if errors:
-        return await _page(request, session, signed_in, row, 422, values=values, errors=errors)
-    try:
-        await notification_settings.update_settings(session, actor, row, NotificationSettingsIn(items=items))
-        await session.commit()
-    except HotlineError as exc:
-        await session.rollback()
-        field_errors, general = _service_errors(exc, locale)
-        return await _page(request, session, signed_in, await get_or_404(session, User, user.id, "User"),
-                           exc.status_code, values=values, errors=field_errors, error=general)
+    values = submitted(form)
+    errors, general, status = await save_settings(session, actor, row, values, locale)
+    if status != 303:
+        return await _page(request, session, signed_in, await get_or_404(session, User, user.id, "User"), status,
+                           values=values, errors=errors, error=general)
     return see_other(f"/admin/users/{user.id}/sms?done=1")
