@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Response, status
 from api.deps import Allowed, PageDep, PathId, QueryId, SessionDep
 from api.schemas import ERROR_RESPONSES, PageOut
 from core.models import AreaLevel
-from core.models.catalog import AreaCreate, AreaPublic, AreaUpdate, TicketFieldCreate, TicketFieldPublic, TicketFieldUpdate
+from core.models.catalog import (
+    AreaCreate,
+    AreaPublic,
+    AreaUpdate,
+    TicketFieldCreate,
+    TicketFieldPublic,
+    TicketFieldUpdate,
+)
 from core.services import catalog
 
 areas = APIRouter(prefix="/api/v1/areas", tags=["areas"], responses=ERROR_RESPONSES)

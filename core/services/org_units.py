@@ -10,7 +10,15 @@ from core.models import Area, AutoDispatchRule, OrgUnit, Ticket, User
 from core.models.org import OrgUnitCreate, OrgUnitPublic, OrgUnitUpdate
 from core.services import audit
 from core.services.actor import Actor
-from core.services.crud import apply, delete_or_conflict, ensure_exists, ensure_unique, get_or_404, has_children, place_in_tree
+from core.services.crud import (
+    apply,
+    delete_or_conflict,
+    ensure_exists,
+    ensure_unique,
+    get_or_404,
+    has_children,
+    place_in_tree,
+)
 
 
 async def list_units(session: AsyncSession, parent_id: int | None = None, under: int | None = None) -> list[OrgUnitPublic]:

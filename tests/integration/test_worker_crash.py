@@ -17,7 +17,7 @@ from sqlmodel import func, select
 
 from core.models.tickets import HumanTask, InAppNotification, TicketEvent
 from tests.conftest import login
-from tests.integration.test_lifecycle import do, open_ticket, status_is, task
+from tests.integration.test_lifecycle import do, open_ticket, status_is
 
 ROOT = Path(__file__).resolve().parents[2]
 
