@@ -21,11 +21,14 @@ OPERATORS = ("start_sla", "remind_due")
 
 class SlaOperations:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], notifier: Notifier, calendar: WorkingCalendar,
-                 reminder_fraction: float) -> None:
+                 reminder_fraction: float, default_hours: float | None = None) -> None:
+        """`default_hours`: take the ticket's field's SLA when the clock starts (None: the hours
+        the diagram passes, as tests with a short SLA override do)."""
         self.sessions = sessions
         self.notifier = notifier
         self.calendar = calendar
         self.reminder_fraction = reminder_fraction
+        self.default_hours = default_hours
 
     def all(self) -> list[object]:
         return [self.start_sla, self.remind_due]
@@ -40,7 +43,8 @@ class SlaOperations:
             raise ApplicationError(f"invalid_params: {exc!r}", type="invalid_params", non_retryable=True) from exc
         async with unit_of_work(self.sessions) as session:
             clock = await sla.start_clock(session, input.business_key, f"op:{input.task_id}", hours,
-                                          bool(input.params.get("working_hours")), self.calendar, self.reminder_fraction)
+                                          bool(input.params.get("working_hours")), self.calendar, self.reminder_fraction,
+                                          self.default_hours)
         return clock.as_data()
 
     @activity.defn(name="remind_due")

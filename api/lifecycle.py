@@ -16,9 +16,9 @@ from temporalio.service import RPCError
 from api.services import AppServices
 from core import engine_types as et
 from core.errors import Forbidden, NotFound, NothingToRetry, ServiceUnavailable, StaleVersion, ValidationFailed
-from core.models import OrgUnit, TicketField, User
+from core.models import OrgUnit, User
 from core.models.tickets import Ticket
-from core.services import bpmn_versions, inbox
+from core.services import bpmn_versions, inbox, sla
 from core.services.actor import Actor
 
 PROCESS_ID = "ticket_lifecycle"
@@ -32,10 +32,7 @@ def _temporal(services: AppServices) -> Any:
 
 async def sla_hours(session: AsyncSession, services: AppServices, ticket: Ticket) -> float:
     """The SLA of the ticket's field, else of its nearest parent field, else the default."""
-    field = await session.get(TicketField, ticket.field_id) if ticket.field_id else None
-    while field is not None and field.sla_hours is None and field.parent_id is not None:
-        field = await session.get(TicketField, field.parent_id)
-    return float(field.sla_hours) if field is not None and field.sla_hours else float(services.settings.default_sla_hours)
+    return await sla.field_sla_hours(session, ticket.field_id, services.settings.default_sla_hours)
 
 
 async def start(session: AsyncSession, services: AppServices, ticket: Ticket) -> None:

@@ -30,7 +30,8 @@ def build_worker(client: Client, settings: Settings, notifier: Notifier,
         inbox = InboxActivities(sessions, notifier)
         calendar = load_vietnam_calendar(extra_holidays=settings.sla_extra_holidays)
         activities += [inbox.sync_process_step, *TicketOperations(sessions, notifier).all(),
-                       *SlaOperations(sessions, notifier, calendar, settings.sla_reminder_fraction).all()]
+                       *SlaOperations(sessions, notifier, calendar, settings.sla_reminder_fraction,
+                                      None if settings.sla_override_seconds else settings.default_sla_hours).all()]
     return Worker(
         client,
         task_queue=settings.task_queue,

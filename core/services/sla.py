@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import OrgUnit
+from core.models import OrgUnit, TicketField
 from core.models.base import utcnow
 from core.models.notifications import NotificationEvent
 from core.models.tickets import TicketEvent, TicketStatus
@@ -43,14 +43,28 @@ def deadline(start: datetime, hours: float, working_hours: bool, calendar: Worki
     return SlaClock(start + span, start + span * reminder_fraction)
 
 
+async def field_sla_hours(session: AsyncSession, field_id: int | None, default_hours: float) -> float:
+    """The SLA of a field, else of its nearest parent field that has one, else the default."""
+    field = await session.get(TicketField, field_id) if field_id else None
+    while field is not None and field.sla_hours is None and field.parent_id is not None:
+        field = await session.get(TicketField, field.parent_id)
+    return float(field.sla_hours) if field is not None and field.sla_hours else float(default_hours)
+
+
 async def start_clock(session: AsyncSession, code: str, key: str, hours: float, working_hours: bool,
-                      calendar: WorkingCalendar, reminder_fraction: float) -> SlaClock:
-    """Start (once per `key`: a retried operator gets the first answer back) the deadline."""
+                      calendar: WorkingCalendar, reminder_fraction: float,
+                      default_hours: float | None = None) -> SlaClock:
+    """Start (once per `key`: a retried operator gets the first answer back) the deadline.
+    With `default_hours`, the hours are the ticket's field's SLA *now* (the desk may have
+    corrected the field, an administrator may have changed its SLA since the ticket came in);
+    without, the given `hours` (a test's short SLA)."""
     ticket = await ticket_by_code(session, code, lock=True)
     recorded = (await session.exec(select(TicketEvent.data).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.dedupe_key == key))).first()
     if recorded:
         return SlaClock(datetime.fromisoformat(recorded["due_at"]), datetime.fromisoformat(recorded["remind_at"]))
+    if default_hours is not None:
+        hours = await field_sla_hours(session, ticket.field_id, default_hours)
     clock = deadline(utcnow(), hours, working_hours, calendar, reminder_fraction)
     ticket.due_at, ticket.overdue = clock.due_at, False
     session.add(ticket)
