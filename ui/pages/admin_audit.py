@@ -9,10 +9,7 @@ cheap (no count, indexed filters, a date range turned into an id range)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -20,14 +17,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
 from api.deps import Allowed, SessionDep, SignedInDep
 from core.errors import HotlineError, NotFound
 from core.services import audit
 from core.services.tickets import LOCAL_TZ
 from reports.xlsx import XlsxTable
+from ui.downloads import temporary_xlsx, xlsx_response
 from ui.i18n import N_, Gettext, gettext_for, page_locale
 from ui.pages.admin_audit_view import (
     ACTION_LABELS,
@@ -188,9 +185,7 @@ async def export(request: Request, session: SessionDep, actor: Reader) -> Respon
     filters = await build_filters(session, parsed)
     if await audit.export_too_large(session, filters):
         raise TooManyEntries(limit=f"{audit.EXPORT_MAX_ROWS:,}".replace(",", "."))
-    fd, path = tempfile.mkstemp(prefix="hotline-audit-", suffix=".xlsx")
-    os.close(fd)
-    try:
+    with temporary_xlsx() as path:
         table = XlsxTable(path, _("System log"), export_columns(_), LOCAL_TZ)
         names: dict[int, str] = {}
         try:
@@ -204,14 +199,7 @@ async def export(request: Request, session: SessionDep, actor: Reader) -> Respon
         await audit.record(session, actor, "audit.export", "audit_log", None,
                            after={"rows": table.rows, "filters": parsed.values})
         await session.commit()
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise
-    today = datetime.now(LOCAL_TZ).strftime("%d-%m-%Y")
-    return FileResponse(path, filename=f"{_('System log')} {today}.xlsx", background=BackgroundTask(os.unlink, path),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Cache-Control": "no-store"})
+    return xlsx_response(path, _("System log"))
 
 
 @router.get(BASE + "/{entry_id}")

@@ -7,9 +7,6 @@ Which tickets a person sees and how personal data is masked come from core.servi
 
 # No `from __future__ import annotations`: the routes' dependency types are local to _register.
 import asyncio
-import contextlib
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,8 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
 from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep
 from core.errors import HotlineError
@@ -28,6 +24,7 @@ from core.services.actor import Actor
 from core.services.tickets import LOCAL_TZ, TicketFilters
 from reports.xlsx import XlsxTable
 from ui import csrf
+from ui.downloads import temporary_xlsx, xlsx_response
 from ui.i18n import N_, Gettext, gettext_for, page_locale
 from ui.labels import CHANNEL_LABELS, STATUS_LABELS
 from ui.pages.common import page_router, render_signed_in
@@ -205,9 +202,7 @@ async def export(view: ListView, request: Request, session: SessionDep, services
         raise TooManyRows(count=f"{count:,}".replace(",", "."),
                           limit=f"{ticket_list.EXPORT_MAX_ROWS:,}".replace(",", "."))
     pii = sees_pii(services, actor)
-    fd, path = tempfile.mkstemp(prefix="hotline-export-", suffix=".xlsx")
-    os.close(fd)
-    try:
+    with temporary_xlsx() as path:
         table = XlsxTable(path, _(view.title), export_columns(_), LOCAL_TZ)
         try:
             async for chunk in ticket_list.export_rows(session, actor, filters, pii, codes or ()):
@@ -217,14 +212,7 @@ async def export(view: ListView, request: Request, session: SessionDep, services
             await asyncio.to_thread(table.close)
         await ticket_list.log_export(session, actor, filters, table.rows, pii, selected=len(codes or ()))
         await session.commit()
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise
-    today = datetime.now(LOCAL_TZ).strftime("%d-%m-%Y")
-    return FileResponse(path, filename=f"{_(view.file_name)} {today}.xlsx", background=BackgroundTask(os.unlink, path),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Cache-Control": "no-store"})
+    return xlsx_response(path, _(view.file_name))
 
 
 def _register(view: ListView) -> None:
