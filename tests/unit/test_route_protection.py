@@ -1,4 +1,9 @@
-"""Every API route is authenticated and, except the caller's own account, Casbin-checked."""
+"""Every API route and every page is authenticated and, except the caller's own account and
+the public pages, Casbin-checked.
+
+FastAPI 0.165 keeps included routers as `_IncludedRouter` entries of `app.routes`: the routes
+are walked through their effective contexts (a plain loop over `app.routes` sees none of them
+and would check nothing), and the walk must find them all."""
 
 from __future__ import annotations
 
@@ -13,6 +18,20 @@ OWN_ACCOUNT = {"/api/v1/me", "/api/v1/me/password", "/api/v1/me/menus", "/api/v1
                "/api/v1/auth/logout"}
 
 
+def _routes(app) -> list[tuple[str, APIRoute]]:  # noqa: ANN001
+    """(full path, route) of every API route and page, included routers' ones too."""
+    found: list[tuple[str, APIRoute]] = []
+    for entry in app.routes:
+        contexts = entry.effective_route_contexts() if hasattr(entry, "effective_route_contexts") else ()
+        for context in contexts:
+            route = context.starlette_route or context.original_route
+            if isinstance(route, APIRoute):
+                found.append((context.path, route))
+        if isinstance(entry, APIRoute):
+            found.append((entry.path, entry))
+    return found
+
+
 def _calls(dependant) -> set[str]:  # noqa: ANN001
     names = {getattr(dependant.call, "__name__", "")}
     for sub in dependant.dependencies:
@@ -23,15 +42,37 @@ def _calls(dependant) -> set[str]:  # noqa: ANN001
 def test_every_api_route_is_protected() -> None:
     app = create_full_app(Settings(env="test", database_url="postgresql://unused.invalid/x"))
     unprotected, unchecked = [], []
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.path.startswith(("/api/", "/healthz", "/readyz")):
-            continue
-        if route.path in PUBLIC:
+    routes = [(path, route) for path, route in _routes(app) if path.startswith(("/api/", "/healthz", "/readyz"))]
+    assert len(routes) > 60, f"only {len(routes)} API routes found: the walk misses included routers"
+    for path, route in routes:
+        if path in PUBLIC:
             continue
         calls = _calls(route.dependant)
         if get_signed_in.__name__ not in calls:
-            unprotected.append(route.path)
-        elif route.path not in OWN_ACCOUNT and not any(c.startswith("require_") for c in calls):
-            unchecked.append(f"{sorted(route.methods)} {route.path}")
+            unprotected.append(path)
+        elif path not in OWN_ACCOUNT and not any(c.startswith("require_") for c in calls):
+            unchecked.append(f"{sorted(route.methods)} {path}")
     assert not unprotected, f"routes without authentication: {unprotected}"
     assert not unchecked, f"routes without a Casbin check: {unchecked}"
+
+
+# Pages anyone may open, and pages about the signed-in person's own account (no Casbin resource).
+PUBLIC_PAGES = {"/login", "/logout", "/forgot-password", "/reset-password", "/language"}
+OWN_PAGES = {"/", "/profile", "/profile/notifications", "/change-password"}
+
+
+def test_every_page_is_signed_in_and_casbin_checked() -> None:
+    app = create_full_app(Settings(env="test", database_url="postgresql://unused.invalid/x"))
+    unprotected, unchecked = [], []
+    pages = [(path, route) for path, route in _routes(app) if not path.startswith(("/api/", "/healthz", "/readyz"))]
+    assert len(pages) > 60, f"only {len(pages)} pages found: the walk misses included routers"
+    for path, route in pages:
+        if path in PUBLIC_PAGES:
+            continue
+        calls = _calls(route.dependant)
+        if get_signed_in.__name__ not in calls:
+            unprotected.append(f"{sorted(route.methods)} {path}")
+        elif path not in OWN_PAGES and not any(c.startswith("require_") for c in calls):
+            unchecked.append(f"{sorted(route.methods)} {path}")
+    assert not unprotected, f"pages without sign-in: {unprotected}"
+    assert not unchecked, f"pages without a Casbin check: {unchecked}"
