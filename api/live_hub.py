@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass, field
 
 import psycopg
-from sqlalchemy.engine import make_url
 
+from core.db import libpq_url
 from core.services import live
 
 log = logging.getLogger(__name__)
@@ -30,11 +30,6 @@ class Subscription:
     user_id: int | None
     unit_id: int | None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-def libpq_url(database_url: str) -> str:
-    """`postgresql+psycopg://…` (SQLAlchemy) → `postgresql://…` (libpq), password kept."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class LiveHub:

@@ -16,7 +16,7 @@ import psycopg
 from cli.embedded.postgres import EmbeddedPostgres
 from cli.embedded.process import ensure_writable_dir
 from cli.embedded.temporal import EmbeddedTemporal
-from core.db import normalize_url
+from core.db import libpq_url
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def _alive(pid: int | None) -> bool:
 
 def _database_answers(url: str) -> bool:
     try:
-        with psycopg.connect(normalize_url(url).replace("postgresql+psycopg", "postgresql"), connect_timeout=2):
+        with psycopg.connect(libpq_url(url), connect_timeout=2):
             return True
     except psycopg.Error:
         return False

@@ -18,6 +18,11 @@ def normalize_url(url: str) -> str:
     raise ValueError("HOTLINE_DATABASE_URL must be a PostgreSQL URL (postgresql://user:pass@host/db)")
 
 
+def libpq_url(url: str) -> str:
+    """The same database as a libpq URL, for psycopg connections of our own (LISTEN, admin)."""
+    return "postgresql://" + normalize_url(url)[len("postgresql+psycopg://"):]
+
+
 def make_sync_engine(url: str, **kw: object) -> Engine:
     return create_engine(normalize_url(url), pool_pre_ping=True, **kw)  # type: ignore[arg-type]
 

@@ -14,7 +14,7 @@ import psycopg
 import uvicorn
 
 from cli.embedded.process import free_port
-from core.db import normalize_url
+from core.db import libpq_url
 
 
 def wait_for(condition, timeout: float = 10.0, what: str = "condition"):  # noqa: ANN001, ANN201
@@ -60,7 +60,7 @@ def database_copy(template_url: str, prefix: str = "t") -> Iterator[str]:
     yields its URL and drops it afterwards."""
     template = urlsplit(template_url).path.lstrip("/")
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = normalize_url(template_url).replace("postgresql+psycopg://", "postgresql://").replace(f"/{template}?", "/postgres?")
+    admin = libpq_url(template_url).replace(f"/{template}?", "/postgres?")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from api.live_hub import LiveHub, libpq_url
-from core.db import make_async_engine, make_sessionmaker
+from api.live_hub import LiveHub
+from core.db import libpq_url, make_async_engine, make_sessionmaker
 from core.services import live
 
 DEADLINE_S = 20
