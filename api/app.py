@@ -19,6 +19,7 @@ from api.live_hub import HUB_KEY
 from api.middleware import RequestIdMiddleware
 from api.routers import (
     access,
+    api_tokens,
     attachments,
     audit,
     auth,
@@ -26,6 +27,7 @@ from api.routers import (
     dispatch_rules,
     health,
     inbox,
+    kb,
     me,
     notification_settings,
     notifications,
@@ -33,6 +35,7 @@ from api.routers import (
     tickets,
     users,
 )
+from api.search import close_search_index
 from api.services import AppServices
 from core.attachment_store import FileAttachmentStore
 from core.db import make_async_engine, make_sessionmaker, make_sync_engine
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
                 worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await worker_task
+            await close_search_index(svc)
             hub = svc.extra.pop(HUB_KEY, None)  # the live updates' LISTEN connection (api/live_hub.py)
             if hub is not None:
                 await hub.close()
@@ -110,7 +114,7 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
     for router in (health.router, auth.router, me.router, users.router, org_units.router, access.roles, access.menus,
                    access.groups, catalog.areas, catalog.fields, audit.router, tickets.router, inbox.router,
                    notifications.router, attachments.router, dispatch_rules.router, notification_settings.me,
-                   notification_settings.admin, *extra_routers):
+                   notification_settings.admin, kb.router, api_tokens.router, *extra_routers):
         app.include_router(router)
     for path, asgi in static_mounts:
         app.mount(path, asgi)

@@ -12,6 +12,7 @@ from api.services import AppServices
 from core.errors import Forbidden, NotAuthenticated
 from core.models.base import utcnow
 from core.security import token_digest
+from core.services import api_tokens
 from core.services.actor import Actor
 from core.services.auth import SignedIn, resolve_token
 from core.services.crud import Page
@@ -53,6 +54,8 @@ async def resolve_signed_in(request: Request, services: AppServices) -> SignedIn
         return None
     digest = token_digest(token)
     signed_in = services.auth_cache.get(digest)
+    if signed_in is not None and signed_in.token_id is not None:
+        return None  # an API token is only ever accepted in its own header
     if signed_in is None:
         async with services.sessions() as session:
             signed_in = await resolve_token(session, token)
@@ -61,16 +64,51 @@ async def resolve_signed_in(request: Request, services: AppServices) -> SignedIn
     return signed_in
 
 
-async def get_signed_in(request: Request, services: ServicesDep) -> SignedIn:
-    signed_in = await resolve_signed_in(request, services)
+async def resolve_api_token(request: Request, services: AppServices) -> SignedIn | None:
+    """The system account of the request's `X-API-Key` token (cached briefly), or None."""
+    token = request.headers.get(api_tokens.HEADER, "").strip()
+    if not token or len(token) > api_tokens.MAX_TOKEN_LENGTH:
+        return None
+    signed_in = services.auth_cache.get(token_digest(token))
+    if signed_in is not None and signed_in.token_id is None:
+        return None
     if signed_in is None:
-        raise NotAuthenticated()
-    request.state.locale = signed_in.user.locale
-    request.state.user_id = signed_in.user.id
+        async with services.sessions() as session:
+            resolved = await api_tokens.resolve(session, token)
+            await session.commit()  # when it was last used
+        if resolved is None:
+            return None
+        signed_in, digest = resolved
+        services.auth_cache.put(digest, signed_in, (signed_in.expires_at - utcnow()).total_seconds())
     return signed_in
 
 
+def _remember(request: Request, signed_in: SignedIn) -> SignedIn:
+    request.state.locale = signed_in.user.locale
+    request.state.user_id = signed_in.user.id
+    request.state.token_scopes = signed_in.scopes
+    return signed_in
+
+
+async def get_signed_in(request: Request, services: ServicesDep) -> SignedIn:
+    """A person's session (own-account routes: an API token never changes a password or signs out)."""
+    signed_in = await resolve_signed_in(request, services)
+    if signed_in is None:
+        raise NotAuthenticated()
+    return _remember(request, signed_in)
+
+
+async def get_principal(request: Request, services: ServicesDep) -> SignedIn:
+    """Whoever calls a Casbin-checked route: a person's session, or an outside system's API token."""
+    signed_in = (await resolve_api_token(request, services) if api_tokens.HEADER.lower() in request.headers
+                 else await resolve_signed_in(request, services))
+    if signed_in is None:
+        raise NotAuthenticated()
+    return _remember(request, signed_in)
+
+
 SignedInDep = Annotated[SignedIn, Depends(get_signed_in)]
+PrincipalDep = Annotated[SignedIn, Depends(get_principal)]
 
 
 def _actor(request: Request, signed_in: SignedIn) -> Actor:
@@ -94,9 +132,9 @@ def require(resource: str, action: str) -> Callable[..., object]:
     """Dependency: the signed-in user's roles must allow `action` on `resource` (Casbin);
     the actor it returns carries the scope (all / unit / own) queries must apply."""
 
-    async def check(request: Request, signed_in: SignedInDep, services: ServicesDep) -> Actor:
+    async def check(request: Request, signed_in: PrincipalDep, services: ServicesDep) -> Actor:
         decision = services.authorizer.decide(signed_in.roles, resource, action)
-        if not decision.allowed or decision.scope is None:
+        if not decision.allowed or decision.scope is None or not signed_in.allows(resource, action):
             raise Forbidden()
         return _actor(request, signed_in).with_scope(decision.scope)
 

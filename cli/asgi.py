@@ -8,12 +8,12 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.services import AppServices
-from cli.worker import build_worker
+from cli.worker import run_worker
 from core.settings import Settings
 
 
 async def _run_worker(services: AppServices) -> None:
-    await build_worker(services.temporal, services.settings, services.notifier, services.sessions).run()
+    await run_worker(services.temporal, services.settings, services.notifier, services.sessions)
 
 
 def create_full_app(settings: Settings | None = None, with_worker: bool = False,

@@ -129,6 +129,13 @@ def up(port: Port = 8000, host: Host = "127.0.0.1", data_dir: DataDir = None,
 
             demo_users = tasks.seed(settings.database_url, settings.area_scheme.value, settings.province_code,  # type: ignore[arg-type]
                                     demo=not no_demo and not settings.is_production, progress=on_progress)
+            if not no_demo and not settings.is_production:  # the demo knowledge base (the worker indexes it)
+                from cli import kb
+
+                procedures = kb.read_procedures()
+                kb_task = progress.add_task("Importing the demo procedures", total=len(procedures))
+                kb.import_file(settings.database_url, procedures,  # type: ignore[arg-type]
+                               lambda done, total: progress.update(kb_task, completed=done))
         runtime.publish()
         url = f"http://{host}:{port}"
         console.print(f"\n[bold green]Hotline 1022 is starting at {url}[/]  (API docs: {url}/docs, readiness: {url}/readyz)")
@@ -168,7 +175,7 @@ def worker(data_dir: DataDir = None) -> None:
     settings = load_settings(data_dir)
     from temporalio.client import Client
 
-    from cli.worker import build_worker
+    from cli.worker import run_worker
     from core.db import make_async_engine, make_sessionmaker
     from core.ports import ConsoleNotifier
 
@@ -180,10 +187,9 @@ def worker(data_dir: DataDir = None) -> None:
                                        "Check HOTLINE_TEMPORAL_ADDRESS, or run `hotline up`.") from exc
         engine = make_async_engine(settings.database_url)  # type: ignore[arg-type]
         try:
-            worker = build_worker(client, settings, ConsoleNotifier(show_sensitive=not settings.is_production),
-                                  make_sessionmaker(engine))
             console.print(f"Worker polling task queue '{settings.task_queue}' on {settings.temporal_address}")
-            await worker.run()
+            await run_worker(client, settings, ConsoleNotifier(show_sensitive=not settings.is_production),
+                             make_sessionmaker(engine))
         finally:
             await engine.dispose()
 
@@ -254,6 +260,61 @@ def create_admin(
 
 
 app.add_typer(replay_app, name="replay")
+
+kb_app = typer.Typer(help="The knowledge base of administrative procedures (KB-01…22).")
+app.add_typer(kb_app, name="kb")
+search_app = typer.Typer(help="The search index of the knowledge base.")
+app.add_typer(search_app, name="search")
+
+
+def _index_with_progress(settings: Settings, runtime: Runtime, mode: str, what: str) -> int:
+    from cli import kb
+
+    with _progress() as progress:
+        task = progress.add_task(what, total=None)
+        return kb.index(settings, runtime, mode, lambda done, total: progress.update(task, completed=done, total=total))
+
+
+@kb_app.command("import")
+def kb_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                                   help="procedures exported from the national public-service portal "
+                                                        "(JSON, or .json.gz)")],
+              data_dir: DataDir = None) -> None:
+    """Import procedures (idempotent: unchanged ones are left alone, changed ones updated), then index them."""
+    from cli import kb
+
+    settings = load_settings(data_dir)
+    try:
+        procedures = kb.read_procedures(file)
+        with Runtime(settings) as runtime:
+            url = runtime.database()
+            tasks.migrate(url)
+            with _progress() as progress:
+                task = progress.add_task(f"Importing {file.name}", total=len(procedures))
+                report = kb.import_file(url, procedures, lambda done, total: progress.update(task, completed=done))
+            indexed = _index_with_progress(settings, runtime, "pending", "Indexing")
+    except (kb.KbCommandError, EmbeddedServiceError, ValueError) as exc:
+        fail(str(exc))
+    console.print(f"{report.total} procedures: {report.created} new, {report.updated} updated, "
+                  f"{report.unchanged} unchanged, {report.deleted_kept} deleted earlier (kept deleted); "
+                  f"{indexed} indexed.")
+
+
+@search_app.command("reindex")
+def search_reindex(data_dir: DataDir = None) -> None:
+    """Rebuild the knowledge base's search index from PostgreSQL."""
+    from cli import kb
+
+    settings = load_settings(data_dir)
+    try:
+        with Runtime(settings) as runtime:
+            url = runtime.database()
+            tasks.migrate(url)
+            indexed = _index_with_progress(settings, runtime, "rebuild", "Rebuilding the search index")
+    except (kb.KbCommandError, EmbeddedServiceError, ValueError) as exc:
+        fail(str(exc))
+    console.print(f"Search index rebuilt: {indexed} questions indexed.")
+
 
 bpmn_app = typer.Typer(help="Validate and deploy BPMN diagrams (a diagram is code: it reaches production only this way).")
 app.add_typer(bpmn_app, name="bpmn")

@@ -63,6 +63,10 @@ class Runtime:
             return {}
         return data if _alive(data.get("pid")) else {}
 
+    def system_running(self) -> bool:
+        """A `hotline up` owns the services of this data dir (its worker is the index writer)."""
+        return bool(self._shared())
+
     def database(self) -> str:
         if self.settings.database_url:
             return self.settings.database_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -10,10 +11,12 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.inbox import InboxActivities
+from activities.kb_index import KbIndexActivities
 from activities.notify import NotificationActivities
 from activities.sla_ops import SlaOperations
 from activities.ticket_ops import TicketOperations
-from core.ports import Notifier
+from core.commands import SYNC_KB_INDEX_WORKFLOW
+from core.ports import Notifier, SearchIndex
 from core.settings import Settings
 from core.sla_calendar import load_vietnam_calendar
 from workflows.engine.sandbox import workflow_runner
@@ -21,9 +24,11 @@ from workflows.registry import WORKFLOWS
 
 
 def build_worker(client: Client, settings: Settings, notifier: Notifier,
-                 sessions: async_sessionmaker[AsyncSession] | None = None) -> Worker:
-    """`sessions` (the database) is needed by the activities that write PostgreSQL; tests of
-    workflows that need none may leave it out."""
+                 sessions: async_sessionmaker[AsyncSession] | None = None,
+                 search_index: SearchIndex | None = None) -> Worker:
+    """`sessions` (the database) is needed by the activities that write PostgreSQL, and
+    `search_index` (the index writer) by the knowledge base's indexing; tests of workflows that
+    need neither may leave them out."""
     notifications = NotificationActivities(notifier)
     activities: list[object] = [notifications.deliver]
     if sessions is not None:
@@ -32,6 +37,8 @@ def build_worker(client: Client, settings: Settings, notifier: Notifier,
         activities += [inbox.sync_process_step, *TicketOperations(sessions, notifier).all(),
                        *SlaOperations(sessions, notifier, calendar, settings.sla_reminder_fraction,
                                       None if settings.sla_override_seconds else settings.default_sla_hours).all()]
+        if search_index is not None:
+            activities.append(KbIndexActivities(sessions, search_index).sync)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -45,3 +52,20 @@ def build_worker(client: Client, settings: Settings, notifier: Notifier,
         # After a worker dies, its sticky tickets move on after ~1 s instead of 10 s.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
     )
+
+
+async def run_worker(client: Client, settings: Settings, notifier: Notifier,
+                     sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Run the product's worker until cancelled: it opens the search index as its only writer
+    and, once polling, reconciles the index with the database (what changed while no worker ran,
+    or everything after the index was rebuilt for a new schema version)."""
+    from search import open_search_index
+
+    index = open_search_index(settings, writer=True)
+    try:
+        worker = build_worker(client, settings, notifier, sessions, index)
+        await client.start_workflow(SYNC_KB_INDEX_WORKFLOW, "reconcile", id=f"kb-index-reconcile-{uuid.uuid4()}",
+                                    task_queue=settings.task_queue)
+        await worker.run()
+    finally:
+        await index.close()

@@ -86,6 +86,10 @@ DEFAULT_POLICIES: tuple[tuple[str, str, str, str], ...] = (
                                         SystemRole.officer) for a in ("read", "write")),
     # my own notifications
     *((r, "notifications", "read", "own") for r in (*STAFF, SystemRole.citizen)),
+    # the knowledge base (KB-01…22): everyone reads what is published; coordinators maintain it;
+    # an outside system's API token reads and writes as far as its scopes allow
+    *((r, "kb", "read", "all") for r in (*STAFF, SystemRole.citizen, SystemRole.api_client)),
+    *((r, "kb", "write", "all") for r in (SystemRole.coordinator, SystemRole.api_client)),
     # citizens' personal data unmasked: only the roles that handle the case
     ("coordinator", "pii", "read", "all"),
     ("agent", "pii", "read", "all"),

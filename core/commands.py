@@ -5,3 +5,9 @@ from __future__ import annotations
 
 DELIVER_NOTIFICATION_WORKFLOW = "DeliverNotification"
 DELIVER_NOTIFICATION_ACTIVITY = "deliver_notification"
+
+# Knowledge-base search index: `SyncKbIndex` runs the activity that indexes every question whose
+# revision the index does not hold. Input: the mode, `pending` (after a change), `reconcile` (at
+# worker start: everything again if the index lost documents) or `rebuild` (everything again).
+SYNC_KB_INDEX_WORKFLOW = "SyncKbIndex"
+SYNC_KB_INDEX_ACTIVITY = "sync_kb_index"

@@ -4,9 +4,9 @@ the development default of the notification gateway."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +71,91 @@ class AttachmentStore(Protocol):
     async def open(self, key: str) -> AsyncIterator[bytes]:
         """The stored bytes in chunks; raises LookupError (before any chunk) when absent."""
         ...
+
+
+# --- Search (knowledge base) -------------------------------------------------------------------
+
+SEARCH_SCHEMA_VERSION = 1  # bump when the indexed document shape changes: older indexes are rebuilt
+SearchMode = Literal["fuzzy", "exact"]
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """One knowledge-base question as the search engine sees it. `area` is the area id as text,
+    "" for a province-wide document; `field` likewise. `body` is the plain text of its published
+    answers and, for a procedure, its steps, documents, deadlines, fees and agency."""
+
+    id: int
+    title: str
+    body: str
+    type_doc: str
+    status: str
+    area: str = ""
+    field: str = ""
+    updated_at: int = 0  # unix seconds
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """`text` as the person typed it (the backend folds it). Fuzzy: each word matches exactly
+    (boosted) or within 1 edit from 4 letters, 2 from 8; the last word also as a prefix. Exact:
+    the words as a phrase. Each non-empty filter keeps documents whose value is one of those
+    given (`areas` may include "" for province-wide documents)."""
+
+    text: str
+    mode: SearchMode = "fuzzy"
+    type_docs: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    offset: int = 0
+    limit: int = 10
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """`snippet` and `title_html` are HTML-escaped original (accented) text with `<mark>` around
+    the matched words; `snippet` is a short passage of the body (or the title when the body has
+    no match)."""
+
+    id: int
+    title: str
+    type_doc: str
+    snippet: str
+    score: float
+    title_html: str = ""
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    total: int
+    hits: list[SearchHit]
+
+
+class SearchIndex(Protocol):
+    """The knowledge-base search engine (tantivy embedded, Meilisearch in production). Readers
+    (the API) call `search`/`suggest`; only the worker writes (`upsert`, `delete`, `rebuild`)."""
+
+    async def search(self, query: SearchQuery) -> SearchPage: ...
+
+    async def suggest(self, prefix: str, limit: int = 8, type_docs: Sequence[str] = (),
+                      statuses: Sequence[str] = ()) -> list[str]:
+        """Titles that complete what the person is typing (accent-insensitive), best first."""
+        ...
+
+    async def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        """Add or replace these documents (by id); visible to readers once this returns."""
+        ...
+
+    async def delete(self, ids: Sequence[int]) -> None:
+        """Remove these documents (unknown ids are ignored); visible once this returns."""
+        ...
+
+    async def rebuild(self, documents: Iterable[SearchDocument], batch: int = 5000,
+                      progress: Callable[[int], None] | None = None) -> int:
+        """Replace the whole index with `documents`; return how many were indexed."""
+        ...
+
+    async def count(self) -> int: ...
+
+    async def close(self) -> None: ...

@@ -125,6 +125,7 @@ class Running:
 async def running(settings: Settings, temporal_env: WorkflowEnvironment) -> AsyncIterator[Running]:
     from cli.asgi import create_full_app
     from cli.worker import build_worker
+    from search import open_search_index
 
     settings.task_queue = f"test-{uuid.uuid4()}"
     # Each test's database numbers tickets from 1: keep their workflow ids apart on the shared server.
@@ -135,7 +136,11 @@ async def running(settings: Settings, temporal_env: WorkflowEnvironment) -> Asyn
         services = application.state.services
         services.temporal = temporal_env.client
         notifier = ConsoleNotifier()
-        async with build_worker(temporal_env.client, settings, notifier, services.sessions):
-            transport = httpx.ASGITransport(app=application, client=("10.9.8.7", 4321))
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-                yield Running(http, notifier, services)
+        index = open_search_index(settings, writer=True)  # the worker is the index's only writer
+        try:
+            async with build_worker(temporal_env.client, settings, notifier, services.sessions, index):
+                transport = httpx.ASGITransport(app=application, client=("10.9.8.7", 4321))
+                async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                    yield Running(http, notifier, services)
+        finally:
+            await index.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -29,6 +30,17 @@ def wait_for(condition, timeout: float = 10.0, what: str = "condition"):  # noqa
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(delay)
         delay = min(delay * 2, 0.25)
+
+
+async def eventually(check, what: str, timeout: float = 60.0):  # noqa: ANN001, ANN201
+    """Await `check()` until it returns something truthy (generous default: a busy 2-core machine)."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not (result := await check()):
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}") from None
+    return result
 
 
 @contextmanager

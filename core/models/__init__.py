@@ -19,6 +19,7 @@ from core.models.audit import AuditLog  # noqa: E402
 from core.models.auth import AuthSession, PasswordReset, SessionKind  # noqa: E402
 from core.models.casbin import CasbinRule  # noqa: E402
 from core.models.catalog import Area, AreaLevel, TicketField  # noqa: E402
+from core.models.kb import ApiToken, KbAnswer, KbAttachment, KbQuestion  # noqa: E402
 from core.models.notifications import NotificationDelivery, UserNotificationSetting  # noqa: E402
 from core.models.org import OrgUnit, OrgUnitKind  # noqa: E402
 from core.models.tickets import (  # noqa: E402
@@ -38,7 +39,11 @@ from core.models.users import User  # noqa: E402
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiToken",
     "Area",
+    "KbAnswer",
+    "KbAttachment",
+    "KbQuestion",
     "AutoDispatchRule",
     "BpmnVersion",
     "Channel",

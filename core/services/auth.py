@@ -49,6 +49,13 @@ class SignedIn:
     roles: frozenset[str]
     unit_path: str | None
     expires_at: datetime
+    # An API token (KB-01) acting as a system account: only these "resource:action" scopes.
+    scopes: frozenset[str] | None = None
+    token_id: int | None = None
+
+    def allows(self, resource: str, action: str) -> bool:
+        """The token's scopes permit this (always true for a person's session)."""
+        return self.scopes is None or f"{resource}:{action}" in self.scopes
 
 
 async def login(session: AsyncSession, username: str, password: str, policy: LoginPolicy,

@@ -69,12 +69,14 @@ MENUS: tuple[tuple[str, str, str | None, str, str | None], ...] = (
     ("ADMIN_AREAS", "Khu vực", "/admin/areas", "map", "ADMIN"),
     ("ADMIN_FIELDS", "Lĩnh vực", "/admin/fields", "tags", "ADMIN"),
     ("ADMIN_AUDIT", "Nhật ký hệ thống", "/admin/audit", "journal-text", "ADMIN"),
+    ("ADMIN_KB", "Cơ sở tri thức", "/admin/kb", "book-half", "ADMIN"),
+    ("ADMIN_API_TOKENS", "Khóa API", "/admin/api-tokens", "key", "ADMIN"),
 )
 
 ROLE_MENUS: dict[str, tuple[str, ...]] = {
     SystemRole.admin: tuple(m[0] for m in MENUS),
     SystemRole.coordinator: ("HOME", "DESK_NEW", "DESK_SPAM", "DESK_OUT_OF_AREA", "DESK_PROCESSED", "DESK_RULES", "TICKETS",
-                             "INBOX", "CALLS", "SMS", "KB", "REPORTS"),
+                             "INBOX", "CALLS", "SMS", "KB", "REPORTS", "ADMIN_KB"),
     SystemRole.agent: ("HOME", "DESK_NEW", "TICKETS", "CALLS", "SMS", "KB"),
     SystemRole.unit_manager: ("HOME", "INBOX", "TICKETS", "REPORTS", "KB"),
     SystemRole.officer: ("HOME", "INBOX", "TICKETS", "KB"),

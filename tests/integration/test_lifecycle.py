@@ -16,6 +16,7 @@ from core.models import OrgUnit, TicketField
 from core.models.tickets import AutoDispatchRule
 from core.services.actor import Actor
 from tests.conftest import login
+from tests.support import eventually
 
 DEADLINE_S = 60  # generous: a busy 2-core machine, and retries after a killed worker
 
@@ -79,13 +80,6 @@ async def status_is(client, headers, code: str, status: str) -> dict[str, Any]: 
         return current if current["status"] == status else None
 
     return await eventually(reached, f"status {status}")
-
-
-async def eventually(check, what: str):  # noqa: ANN001, ANN201
-    async with asyncio.timeout(DEADLINE_S):
-        while not (result := await check()):
-            await asyncio.sleep(0.05)
-    return result
 
 
 async def test_normal_path_with_a_rejection(client, people, units, running) -> None:

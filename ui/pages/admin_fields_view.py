@@ -4,7 +4,6 @@ Vietnamese messages."""
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from core.models import Area
 from core.models.catalog import TicketFieldCreate, TicketFieldPublic, TicketFieldUpdate
 from core.services.field_icons import icon_examples, is_known_icon
 from core.services.field_import import CODE_PATTERN, DESCRIPTION_MAX, parse_sla_hours
+from core.text import fold
 from ui.forms import FieldErrors, invalid_fields
 from ui.i18n import N_
 from ui.task_forms import REQUIRED
@@ -39,12 +39,6 @@ class FieldView:
     sla_hours: int | None  # its own, or inherited from the nearest ancestor that has one
     sla_inherited: bool
     children: list[FieldView] = field(default_factory=list)
-
-
-def fold(text: str) -> str:
-    """Lower case without Vietnamese diacritics, so "giao thong" finds "Giao thông"."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).casefold()
 
 
 async def area_index(session: AsyncSession) -> dict[int, Area]:
