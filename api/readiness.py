@@ -52,10 +52,24 @@ async def check_temporal(client: object | None, settings: Settings) -> Component
                               "check that the Temporal server runs and HOTLINE_TEMPORAL_ADDRESS is right")
 
 
-def check_search(settings: Settings) -> ComponentState:
-    if settings.meilisearch_url:
-        return ComponentState("search", True, False, f"Meilisearch at {settings.meilisearch_url}")
-    return ComponentState("search", True, False, f"embedded index in {settings.search_dir} (built by the knowledge-base module)")
+async def check_search(settings: Settings) -> ComponentState:
+    """The knowledge base's search index answers (not required: the rest works without it)."""
+    from search import open_search_index
+
+    where = f"Meilisearch at {settings.meilisearch_url}" if settings.meilisearch_url else \
+        f"embedded index in {settings.search_dir}"
+    try:
+        async with asyncio.timeout(3):
+            index = open_search_index(settings, writer=False)
+            try:
+                documents = await index.count()
+            finally:
+                await index.close()
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return ComponentState("search", False, False, f"{where}: {type(exc).__name__}: {str(exc)[:200]}",
+                              "check HOTLINE_MEILISEARCH_URL and its key" if settings.meilisearch_url
+                              else "run `hotline search reindex`")
+    return ComponentState("search", True, False, f"{where}, {documents} documents")
 
 
 def check_pbx(settings: Settings) -> ComponentState:
@@ -75,4 +89,4 @@ def check_sms(settings: Settings) -> ComponentState:
 
 async def all_components(engine: AsyncEngine, temporal: object | None, settings: Settings) -> list[ComponentState]:
     db, tp = await asyncio.gather(check_database(engine), check_temporal(temporal, settings))
-    return [db, tp, check_search(settings), check_pbx(settings), check_sms(settings)]
+    return [db, tp, await check_search(settings), check_pbx(settings), check_sms(settings)]
