@@ -212,6 +212,20 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, LOCAL_TZ)
 
 
+_PHONE_QUERY = re.compile(r"\+?[\d\s.\-()]{6,20}")
+
+
+def phone_digits(q: str) -> str | None:
+    """The digits of a query that is (part of) a phone number, in the national form tickets store
+    phones in ('+84 912 345 678' -> '0912345678'); None for any other query."""
+    if not _PHONE_QUERY.fullmatch(q):
+        return None
+    digits = re.sub(r"\D", "", q)
+    if q.lstrip().startswith("+84") or (digits.startswith("84") and len(digits) in (11, 12)):
+        digits = "0" + digits[2:]
+    return digits if len(digits) >= 4 else None
+
+
 def visible_tickets(actor: Actor, filters: TicketFilters, stmt=None):
     """`stmt` (default: every ticket column) narrowed to the actor's scope and the filters: the
     one place that decides which tickets a list shows."""
@@ -219,6 +233,8 @@ def visible_tickets(actor: Actor, filters: TicketFilters, stmt=None):
     q = (filters.q or "").strip()
     if CODE_PATTERN.fullmatch(q):  # a whole ticket code: the unique index answers at once
         stmt = stmt.where(Ticket.code == q)
+    elif (digits := phone_digits(q)) is not None:  # "+84 912 345 678", "0912.345" -> the stored national form
+        stmt = stmt.where(or_(col(Ticket.citizen_phone).like(f"%{digits}%"), col(Ticket.code).like(f"%{q}%")))
     elif q:
         like = f"%{q}%"
         stmt = stmt.where(or_(col(Ticket.code).ilike(like), col(Ticket.description).ilike(like),

@@ -74,6 +74,9 @@ async def test_each_filter_narrows_the_list(app, seeded) -> None:
         (TicketFilters(), [c[k] for k in ("t8", "t7", "t6", "t5", "t4", "t3", "t2", "t1")]),
         (TicketFilters(q="ngã tư tân phong"), [c["t1"]]),
         (TicketFilters(q=c["t3"]), [c["t3"]]),
+        # a phone number as people write it finds the stored national form
+        (TicketFilters(q="+84 " + PHONE[1:4] + " " + PHONE[4:]), [c[k] for k in ("t8", "t7", "t6", "t5", "t4", "t3", "t2", "t1")]),
+        (TicketFilters(q="+84 999 999 999"), []),
         (TicketFilters(statuses=(TicketStatus.resolved, TicketStatus.closed)), [c["t7"], c["t6"]]),
         (TicketFilters(field_id=seeded["field_id"]), [c["t2"], c["t1"]]),
         (TicketFilters(area_id=seeded["area_id"]), [c["t6"], c["t1"]]),
