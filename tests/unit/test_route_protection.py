@@ -61,7 +61,10 @@ def test_every_api_route_is_protected() -> None:
 
 
 # Pages anyone may open, and pages about the signed-in person's own account (no Casbin resource).
-PUBLIC_PAGES = {"/login", "/logout", "/forgot-password", "/reset-password", "/language"}
+PUBLIC_PAGES = {"/login", "/logout", "/forgot-password", "/reset-password", "/language",
+                # the knowledge base's public look-ups (KB-21, KB-22): published items only
+                "/tra-cuu/thu-tuc", "/tra-cuu/su-kien", "/tra-cuu/goi-y", "/tra-cuu/thu-tuc/{question_id}",
+                "/tra-cuu/su-kien/{question_id}", "/tra-cuu/tep/{question_id}/{answer_id}/{attachment_id}"}
 OWN_PAGES = {"/", "/profile", "/profile/notifications", "/change-password"}
 
 
