@@ -11,6 +11,8 @@
       return;
     }
     var form = dialog.querySelector("[data-confirm-form]");
+    var submit = dialog.querySelector("[data-confirm-submit]");
+    var submitText = submit.textContent;
     var opener = null;
     document.addEventListener("click", function (event) {
       var link = event.target.closest("[data-kb-confirm]");
@@ -20,6 +22,7 @@
         form.setAttribute("action", link.getAttribute("data-action"));
         dialog.querySelector("[data-confirm-title]").textContent = link.getAttribute("data-title");
         dialog.querySelector("[data-confirm-text]").textContent = link.getAttribute("data-text");
+        submit.textContent = link.getAttribute("data-submit") || submitText;
         dialog.showModal();
         dialog.querySelector("[data-dialog-close]").focus();  // the safe choice first
         return;
