@@ -3,7 +3,9 @@ browser, and the main path works with the keyboard alone: sign in, reach a scree
 menu, fill in a form and read its errors.
 
 The screens that need a ticket going through the engine (ticket page, task forms, dialogs) are
-checked where that story is told: tests/e2e/test_ticket_detail.py and test_ui_work.py."""
+checked where that story is told: tests/e2e/test_ticket_detail.py and test_ui_work.py; so are the
+knowledge-base screens that need questions (a question's page, the public page of one, search
+results, the desk's side panel, a new API key): tests/e2e/test_kb_pages.py."""
 
 from __future__ import annotations
 
@@ -18,15 +20,15 @@ from tests.e2e.test_ui_shell import sign_in
 
 # who looks, and the screens they look at (a 403 and a 404 page included)
 SCREENS: dict[str | None, tuple[str, ...]] = {
-    None: ("/login", "/forgot-password"),
+    None: ("/login", "/forgot-password", "/tra-cuu/thu-tuc", "/tra-cuu/su-kien", "/tra-cuu/thu-tuc?q=%3F%21"),
     "dieuphoi": ("/", "/desk/new", "/desk/new/add", "/desk/spam", "/desk/out-of-area", "/desk/processed",
                  "/desk/dispatch-rules", "/tickets", "/profile", "/profile/notifications", "/change-password",
-                 "/tickets/1022-2020-999999"),
+                 "/tickets/1022-2020-999999", "/kb", "/admin/kb", "/admin/kb/new"),
     "ld.tranbien": ("/", "/inbox"),
     "cv.tranbien": ("/inbox", "/admin/users"),
     "kiemtra": ("/", "/admin/audit"),
     "admin": ("/admin/users", "/admin/users/new", "/admin/roles", "/admin/groups", "/admin/units", "/admin/areas",
-              "/admin/fields"),
+              "/admin/fields", "/admin/api-tokens"),
 }
 
 
