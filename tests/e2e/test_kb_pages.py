@@ -4,7 +4,8 @@ citizen who is not signed in finds it typing without accents, reads the answer a
 form, and no longer finds it once it is deleted; a draft's page is a 404 for citizens; the
 administrator issues an API key shown once (copied with the button), which works until it is
 revoked; the desk's look-up keeps to the caller's area and opens a question in its side panel;
-the screens that need data pass axe-core in Vietnamese and English."""
+the screens that need data pass axe-core in Vietnamese and English; bad input gets Vietnamese
+messages beside the fields or a 404 page, never a server error."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from core.services.seed import DEMO_PASSWORD
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import signed_in_people
+from tests.e2e.test_desk_rules import signed_in_client
 from tests.e2e.test_ui_shell import main_menu
 from tests.e2e.worker_server import serve_with_worker
+from tests.support import wait_for
 
 DEADLINE_MS = 60_000  # the worker indexes within seconds; a busy 2-core machine needs more
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + b"0" * 2000
@@ -68,14 +71,24 @@ def api(kb_server: str) -> Iterator[Callable[[str], httpx.Client]]:
         client.close()
 
 
-def until(page: Page, check: Callable[[], bool], what: str, timeout_ms: int = DEADLINE_MS) -> None:
-    """Reload until `check()` holds (the index follows a change within seconds; no fixed sleep)."""
+def reload_until(page: Page, check: Callable[[], None], what: str, timeout_ms: int = DEADLINE_MS) -> None:
+    """Reload until `check` (an expect() with a short timeout of its own) passes: the index follows
+    a change within seconds, and the page is not live."""
     deadline = page.evaluate("Date.now()") + timeout_ms
-    while not check():
-        if page.evaluate("Date.now()") > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        page.wait_for_timeout(250)  # a poll interval, not a wait for the outcome
-        page.reload()
+    while True:
+        try:
+            check()
+            return
+        except AssertionError:
+            if page.evaluate("Date.now()") > deadline:
+                raise AssertionError(f"timed out waiting for {what}") from None
+            page.reload()
+
+
+def indexed(client: httpx.Client, q: str, at_least: int) -> None:
+    """Wait until the search (as the desk's coordinator sees it) holds `at_least` hits for `q`."""
+    wait_for(lambda: client.get("/api/v1/kb/search", params={"q": q}).json()["total"] >= at_least,
+             DEADLINE_MS / 1000, f"{at_least} hits for {q!r} in the index")
 
 
 def results(page: Page) -> Locator:
@@ -140,7 +153,8 @@ def test_a_published_procedure_is_found_without_accents_read_and_gone_once_delet
     visitor.get_by_label("Bạn cần tìm gì?").fill("giay phep xay dung nha o")
     visitor.get_by_label("Bạn cần tìm gì?").press("Enter")
     expect(visitor).to_have_url(re.compile(r"q=giay"))
-    until(visitor, lambda: results(visitor).filter(has_text=title).count() > 0, "the new procedure in the search")
+    reload_until(visitor, lambda: expect(results(visitor).filter(has_text=title)).to_have_count(1, timeout=2_000),
+                 "the new procedure in the search")
     expect(results(visitor).first.locator("mark").first).to_be_visible()
     assert_accessible(visitor)
     # and opening it shows the answer and its form, which downloads
@@ -164,7 +178,8 @@ def test_a_published_procedure_is_found_without_accents_read_and_gone_once_delet
 
     # then it leaves the public search, and its page is gone
     visitor.goto("/tra-cuu/thu-tuc?q=giay+phep+xay+dung+nha+o")
-    until(visitor, lambda: results(visitor).filter(has_text=title).count() == 0, "the deleted procedure to leave")
+    reload_until(visitor, lambda: expect(results(visitor).filter(has_text=title)).to_have_count(0, timeout=2_000),
+                 "the deleted procedure to leave the search")
     visitor.goto(detail_url)
     expect(visitor.get_by_role("alert")).to_have_text(NOT_FOUND)
 
@@ -190,8 +205,7 @@ def test_citizens_never_see_a_draft_and_get_a_friendly_message_for_a_bad_search(
     expect(visitor.get_by_test_id("kb-message")).to_have_text(
         "Vui lòng nhập vài từ (chữ hoặc số) để tìm, ví dụ: khai sinh.")
     # suggestions come while typing and the keyboard picks one
-    until(visitor, lambda: desk.get("/api/v1/kb/search", params={"q": "khai sinh"}).json()["total"] > 0,
-          "the published procedure in the index")
+    indexed(desk, "khai sinh", 1)
     visitor.goto("/tra-cuu/thu-tuc")
     box = visitor.get_by_role("combobox", name="Bạn cần tìm gì?")
     box.press_sequentially("dang ky khai si")
@@ -259,8 +273,7 @@ def test_the_desk_finds_procedures_of_the_callers_area(person, api) -> None:
     create_question(desk, "Đăng ký tạm trú tại phường Trấn Biên", area=tran_bien)
     create_question(desk, "Đăng ký tạm trú tại phường Long Bình", area=long_binh)
     create_question(desk, "Đăng ký tạm trú (bản nháp)", status="draft", area=tran_bien)
-    until(agent, lambda: desk.get("/api/v1/kb/search", params={"q": "tam tru"}).json()["total"] >= 3,
-          "the three procedures in the index")
+    indexed(desk, "tam tru", 3)
     # when the agent on a call from Trấn Biên looks up "tam tru"
     choose(agent.get_by_label("Khu vực"), "Phường Trấn Biên")
     agent.get_by_label("Bạn cần tìm gì?").fill("tam tru")
@@ -306,3 +319,39 @@ def test_the_knowledge_base_screens_with_data_pass_axe(browser: Browser, kb_serv
             assert width <= 1366, f"{path} scrolls sideways on a desktop ({width}px)"
     finally:
         context.close()
+
+
+def test_bad_input_gets_vietnamese_messages_and_never_a_server_error(kb_server: str, api) -> None:
+    question = create_question(api("dieuphoi"), "Cấp phiếu lý lịch tư pháp")
+    with signed_in_client(kb_server, "dieuphoi") as (http, token):
+        # a question without a title and with an area the picker never offered
+        answer = http.post("/admin/kb/new", data={"csrf_token": token, "title": " ", "area_id": "999999"})
+        assert answer.status_code == 422
+        assert 'id="f-title-error"><span>Trường này là bắt buộc.</span>' in answer.text
+        assert 'id="f-area_id-error"><span>Hãy chọn một mục trong danh sách.</span>' in answer.text
+        # an answer's place that is not a number, and an empty answer
+        detail = http.get(f"/admin/kb/{question}").text
+        answer_id = re.search(r'id="answer-(\d+)"', detail).group(1)  # type: ignore[union-attr]
+        answer = http.post(f"/admin/kb/{question}/answers/{answer_id}/edit",
+                           data={"csrf_token": token, "content": "Nộp tờ khai.", "position": "abc"})
+        assert answer.status_code == 422 and "Nhập một số nguyên từ 0 đến 10.000." in answer.text
+        answer = http.post(f"/admin/kb/{question}/answers", data={"csrf_token": token, "heading": "Lệ phí"})
+        assert answer.status_code == 422 and 'id="n-content-error"><span>Trường này là bắt buộc.</span>' in answer.text
+        # a form without its token, addresses that name nothing
+        assert http.post(f"/admin/kb/{question}/delete", data={}).status_code == 403
+        for path in ("/admin/kb/abc", "/admin/kb/99999999999", f"/admin/kb/{question}/answers/0/delete", "/kb/x"):
+            assert http.get(path).status_code == 404, path
+        # the administrator's keys are not the desk's
+        assert http.get("/admin/api-tokens").status_code == 403
+    with signed_in_client(kb_server, "dienthoai") as (http, _token):
+        assert http.get("/admin/kb").status_code == 403  # reads the knowledge base, does not maintain it
+        assert http.get("/kb?q=%3F&area=abc&page=-1").status_code == 200
+    with httpx.Client(base_url=kb_server, timeout=30, headers={"Accept-Language": "vi"}) as visitor:
+        for path in ("/tra-cuu/thu-tuc/abc", "/tra-cuu/thu-tuc/0", "/tra-cuu/tep/1/2/3", "/tra-cuu/tep/a/b/c"):
+            assert visitor.get(path).status_code == 404, path
+        long = visitor.get("/tra-cuu/thu-tuc", params={"q": "khai sinh " * 120})
+        assert long.status_code == 200 and "Nội dung tìm kiếm quá dài: tối đa 1000 ký tự." in long.text
+        odd = visitor.get("/tra-cuu/su-kien", params={"q": "le hoi", "area": "99999999", "page": "100000", "type": "x"})
+        assert odd.status_code == 200 and "Chọn một trong các khu vực trong danh sách." in odd.text
+        assert visitor.get("/tra-cuu/goi-y", params={"q": "?"}).status_code == 200
+        assert visitor.get("/admin/kb", follow_redirects=False).status_code == 303  # to the sign-in page

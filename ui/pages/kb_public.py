@@ -103,7 +103,8 @@ def read_search(params: Mapping[str, str], types: tuple[KbDocType, ...]) -> Sear
 
 async def _newest(session: AsyncSession, form: SearchForm, types: tuple[KbDocType, ...],
                   published_only: bool) -> list[ResultItem]:
-    """The newest items of these types (those that apply in the chosen area, as the search filters)."""
+    """The newest items of these types that apply in the chosen area (as the search filters areas),
+    from the 50 newest of each type: a first look before anything is typed, not a full list."""
     areas = set(await kb_search.area_filter(session, form.area)) if form.area else None
     found = []
     for type_doc in (form.type_doc,) if form.type_doc else types:
