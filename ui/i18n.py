@@ -52,6 +52,8 @@ _MENU_EN = {
     "REPORTS": "Reports", "ADMIN": "Administration", "ADMIN_USERS": "Users", "ADMIN_ROLES": "Roles and menus",
     "ADMIN_GROUPS": "Permission groups", "ADMIN_UNITS": "Units", "ADMIN_AREAS": "Areas", "ADMIN_FIELDS": "Fields",
     "ADMIN_AUDIT": "System log",
+    "ADMIN_KB": "Knowledge base",
+    "ADMIN_API_TOKENS": "API keys",
 }
 _ROLE_EN = {
     "admin": "System administrator", "coordinator": "Coordinator", "agent": "Call agent",
