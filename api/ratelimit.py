@@ -1,4 +1,5 @@
-"""Per-client-address throttle of sign-in attempts (the per-account lockout lives in the database)."""
+"""Per-client-address throttles: sign-in attempts (the per-account lockout lives in the database)
+and the public, unauthenticated knowledge-base search."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from core.errors import TooManyRequests
 WINDOW_SECONDS = 60.0
 
 
-def check_login_rate(services: AppServices, ip: str | None) -> None:
-    limit = services.settings.login_attempts_per_minute
+def check_rate(services: AppServices, name: str, ip: str | None, limit: int) -> None:
+    """At most `limit` calls per minute from one client address under `name` (0 = unlimited);
+    over it, 429 with a "wait a moment" message. Kept in this process (per API replica)."""
     if limit == 0:
         return
-    buckets: dict[str, deque[float]] = services.extra.setdefault("login_rate", {})
+    buckets: dict[str, deque[float]] = services.extra.setdefault(name, {})
     key = ip or "unknown"
     now = time.monotonic()
     bucket = buckets.setdefault(key, deque())
@@ -27,3 +29,7 @@ def check_login_rate(services: AppServices, ip: str | None) -> None:
     if len(buckets) > 10000:  # forget idle addresses
         for stale in [k for k, b in buckets.items() if not b or now - b[-1] > WINDOW_SECONDS]:
             del buckets[stale]
+
+
+def check_login_rate(services: AppServices, ip: str | None) -> None:
+    check_rate(services, "login_rate", ip, services.settings.login_attempts_per_minute)

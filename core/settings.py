@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     reset_token_ttl_minutes: int = Field(default=30, ge=5, le=24 * 60)
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     login_attempts_per_minute: int = Field(default=30, ge=0, le=100000, description="per client address; 0 = unlimited")
+    public_search_per_minute: int = Field(default=120, ge=0, le=100000,
+                                          description="public knowledge-base searches per client address; 0 = unlimited")
     lockout_threshold: int = Field(default=10, ge=3, le=100)
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     default_locale: str = "vi"

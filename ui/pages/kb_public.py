@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import uploads
 from api.deps import ServicesDep, SessionDep
+from api.ratelimit import check_rate
 from api.routers.attachments import get_store
 from api.search import get_search_index
 from api.services import AppServices
@@ -145,9 +146,16 @@ def wants_fragment(request: Request, target: str) -> bool:
 
 # ---- the public search pages ----
 
+def check_public_rate(request: Request, services: AppServices) -> None:
+    """Anyone may search without signing in: one address may not take the search engine for itself."""
+    check_rate(services, "public_search_rate", request.client.host if request.client else None,
+               services.settings.public_search_per_minute)
+
+
 async def _search_page(request: Request, session: AsyncSession, services: AppServices,
                        section: PublicSection) -> Response:
     _ = gettext_for(page_locale(request))
+    check_public_rate(request, services)
     form = read_search(request.query_params, section.types)
     outcome = await run_search(session, services, form, section.types, True, _)
     values = form.values()
@@ -175,6 +183,7 @@ async def events(request: Request, session: SessionDep, services: ServicesDep) -
 @router.get("/tra-cuu/goi-y")
 async def suggestions(request: Request, services: ServicesDep) -> Response:
     """Titles completing what is being typed (published only), for the search box's list."""
+    check_public_rate(request, services)
     params = request.query_params
     q = (params.get("q") or "").strip()[:200]
     section = view.SECTIONS.get(params.get("kind") or "")
