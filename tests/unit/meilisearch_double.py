@@ -8,14 +8,16 @@ parameters and their types, `hits` / `_formatted` / `_rankingScore`, offset+limi
 `estimatedTotalHits` and page+hitsPerPage answering `totalHits` and `totalPages`, cropLength in
 words with "…" as default crop marker, matchingStrategy `last` / `all`, only the first ten query
 words, quoted phrases); reference/api/tasks.mdx (the summarized task `taskUid`, `indexUid`,
-`status`, `type`, `enqueuedAt` answered with 202, the task object with `uid`, `details`, `error`,
-`duration`, statuses enqueued → processing → succeeded / failed); reference/errors/overview.mdx
-(error body `message`, `code`, `type`, `link`); the filter expression reference and the v1.2 and
-v1.4 release notes (`IN [...]`, `IS EMPTY`, `\\"` and `\\\\` escapes inside quoted values, empty
-strings ignored by `=` / `IN`); and the routes of the python client 0.43 (meilisearch/index.py,
-client.py): GET/POST /indexes, GET/DELETE /indexes/{uid}, PATCH /indexes/{uid}/settings,
-POST /indexes/{uid}/documents, POST /indexes/{uid}/documents/delete, GET /indexes/{uid}/stats,
-POST /swap-indexes, GET /tasks/{uid}.
+`status`, `type`, `enqueuedAt` answered with 202, the task object with `uid`, `details`,
+`error`, `duration`, statuses enqueued → processing → succeeded / failed);
+reference/errors/overview.mdx (error body `message`, `code`, `type`, `link`);
+meilisearch/specifications text/0039 (`_formatted` holds the retrieved attributes plus those to
+highlight or crop, even when not retrieved) and text/0118 (a missing or non-JSON Content-Type is
+refused); the filter expression reference and the v1.2 and v1.4 release notes (`IN [...]`, `IS
+EMPTY`, `\\"` and `\\\\` escapes inside quoted values, empty strings ignored by `=` / `IN`); and
+the routes of the python client 0.43 (meilisearch/index.py, client.py): GET/POST /indexes,
+GET/DELETE /indexes/{uid}, PATCH /indexes/{uid}/settings, POST /indexes/{uid}/documents, POST
+/indexes/{uid}/documents/delete, GET /indexes/{uid}/stats, POST /swap-indexes, GET /tasks/{uid}.
 
 Search is simple but honest: words folded (lower case, marks stripped, đ → d), a query word
 matching a document word exactly, within 1 typo from `oneTypo` letters and 2 from `twoTypos`, or
