@@ -98,9 +98,12 @@ class SearchDocument:
 @dataclass(frozen=True)
 class SearchQuery:
     """`text` as the person typed it (the backend folds it). Fuzzy: each word matches exactly
-    (boosted) or within 1 edit from 4 letters, 2 from 8; the last word also as a prefix. Exact:
-    the words as a phrase. Each non-empty filter keeps documents whose value is one of those
-    given (`areas` may include "" for province-wide documents)."""
+    (boosted) or, when misspelt, within 1 edit from 4 letters, 2 from 8 (words with digits
+    never fuzzily); the last word also as a prefix. A backend may leave out of the body match
+    what cannot help ranking (tantivy: typo expansion of words that exist in the bodies, words
+    in more than half of the bodies when rarer words were typed) — titles always get the full
+    rule. Exact: the words as a phrase. Each non-empty filter keeps documents whose value is
+    one of those given (`areas` may include "" for province-wide documents)."""
 
     text: str
     mode: SearchMode = "fuzzy"
