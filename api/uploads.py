@@ -14,6 +14,7 @@ from urllib.parse import quote
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
+from starlette.responses import StreamingResponse
 
 from core.errors import PayloadTooLarge, ValidationFailed
 from core.filetypes import ascii_filename
@@ -143,3 +144,17 @@ def content_disposition(filename: str) -> str:
     """`attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987)."""
     fallback = ascii_filename(filename).replace('"', "")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def file_download(chunks: AsyncIterator[bytes], content_type: str, filename: str, size_bytes: int,
+                  sha256: str) -> StreamingResponse:
+    """A stored file sent back: always as a download (never rendered inline, sandboxed if it
+    is), with its exact name, length and checksum as the ETag; never cached by shared caches."""
+    return StreamingResponse(chunks, media_type=content_type, headers={
+        "Content-Disposition": content_disposition(filename),
+        "Content-Length": str(size_bytes),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, no-store",
+        "ETag": f'"{sha256}"',
+    })

@@ -74,11 +74,5 @@ async def download(code: TicketCode, attachment_id: PathId, actor: Allowed("tick
     ticket = await tickets.find_ticket(session, actor, code)
     attachment, chunks = await attachments.open_for_download(session, actor, store, ticket, attachment_id)
     await session.commit()  # the access log, before the first byte goes out
-    return StreamingResponse(chunks, media_type=attachment.content_type, headers={
-        "Content-Disposition": uploads.content_disposition(attachment.filename),
-        "Content-Length": str(attachment.size_bytes),
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cache-Control": "private, no-store",
-        "ETag": f'"{attachment.sha256}"',
-    })
+    return uploads.file_download(chunks, attachment.content_type, attachment.filename, attachment.size_bytes,
+                                 attachment.sha256)

@@ -218,10 +218,8 @@ async def download_attachment(question_id: PathId, answer_id: PathId, attachment
                               actor: Allowed("kb", "read"), session: SessionDep, store: StoreDep) -> StreamingResponse:
     attachment, chunks = await kb.open_attachment(session, store, question_id, answer_id, attachment_id,
                                                   published_only=published_only(request, actor))
-    response = StreamingResponse(chunks, media_type=attachment.content_type, headers={
-        "Content-Disposition": uploads.content_disposition(attachment.filename),
-        "Content-Length": str(attachment.size_bytes), "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox", "ETag": f'"{attachment.sha256}"'})
+    response = uploads.file_download(chunks, attachment.content_type, attachment.filename, attachment.size_bytes,
+                                     attachment.sha256)
     await session.rollback()  # no pooled connection waits while the bytes go out
     return response
 

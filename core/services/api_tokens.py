@@ -17,18 +17,14 @@ from core.models.kb import ApiToken, ApiTokenCreate, ApiTokenIssued, ApiTokenPub
 from core.security import new_token, token_digest
 from core.services import audit
 from core.services.actor import Actor
-from core.services.auth import SignedIn
+from core.services.auth import ROLES_OF_USER_SQL, SignedIn
 
 TOKEN_PREFIX = "hlk_"
 HEADER = "X-API-Key"
 MAX_TOKEN_LENGTH = 128
 
-_RESOLVE = sa.text("""
-SELECT t.id AS token_id, t.scopes, t.expires_at, u.id AS user_id, ou.path AS unit_path,
-       ARRAY(SELECT DISTINCT r.code FROM user_group ug
-             JOIN group_role gr ON gr.group_id = ug.group_id
-             JOIN role r ON r.id = gr.role_id
-             WHERE ug.user_id = u.id) AS roles
+_RESOLVE = sa.text(f"""
+SELECT t.id AS token_id, t.scopes, t.expires_at, u.id AS user_id, ou.path AS unit_path, {ROLES_OF_USER_SQL}
 FROM api_token t
 JOIN app_user u ON u.id = t.user_id
 LEFT JOIN org_unit ou ON ou.id = u.unit_id

@@ -106,12 +106,14 @@ async def start_session(session: AsyncSession, user: User, kind: SessionKind, tt
     return token, row
 
 
-_RESOLVE = sa.text("""
-SELECT s.id AS session_id, s.expires_at, u.id AS user_id, ou.path AS unit_path,
-       ARRAY(SELECT DISTINCT r.code FROM user_group ug
+# The role codes of user `u` (through their permission groups), as one SQL array column.
+ROLES_OF_USER_SQL = """ARRAY(SELECT DISTINCT r.code FROM user_group ug
              JOIN group_role gr ON gr.group_id = ug.group_id
              JOIN role r ON r.id = gr.role_id
-             WHERE ug.user_id = u.id) AS roles
+             WHERE ug.user_id = u.id) AS roles"""
+
+_RESOLVE = sa.text(f"""
+SELECT s.id AS session_id, s.expires_at, u.id AS user_id, ou.path AS unit_path, {ROLES_OF_USER_SQL}
 FROM auth_session s
 JOIN app_user u ON u.id = s.user_id
 LEFT JOIN org_unit ou ON ou.id = u.unit_id

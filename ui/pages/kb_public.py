@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from markupsafe import escape
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -238,9 +238,7 @@ async def public_file(question_id: str, answer_id: str, attachment_id: str, sess
             view.path_id(attachment_id, "Attachment"), published_only=True)
     except NotFound as exc:
         raise KbPageNotFound() from exc
-    response = StreamingResponse(chunks, media_type=attachment.content_type, headers={
-        "Content-Disposition": uploads.content_disposition(attachment.filename),
-        "Content-Length": str(attachment.size_bytes), "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox", "ETag": f'"{attachment.sha256}"'})
+    response = uploads.file_download(chunks, attachment.content_type, attachment.filename, attachment.size_bytes,
+                                     attachment.sha256)
     await session.rollback()  # no pooled connection waits while the bytes go out
     return response
