@@ -45,7 +45,8 @@ def live_server(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory)
     """The base URL of the full app served over HTTP."""
     settings = Settings(database_url=e2e_database_url, env="test", data_dir=tmp_path_factory.mktemp("e2e-data"),
                         temporal_address=None, log_json=False, log_level="WARNING",
-                        public_search_per_minute=0)  # one browser types fast; the throttle has its own test
+                        # many sign-ins and searches a minute from one address: the throttles have their own tests
+                        login_attempts_per_minute=0, public_search_per_minute=0)
     with serve_in_thread(create_full_app(settings)) as base:
         yield base
 

@@ -33,7 +33,7 @@ def serve_with_worker(template_url: str, data_dir: Path) -> Iterator[str]:
             settings = Settings(database_url=url, env="test", data_dir=data_dir, temporal_address=address,
                                 log_json=False, log_level="WARNING", task_queue=f"e2e-{uuid.uuid4()}",
                                 workflow_id_prefix=f"e{uuid.uuid4().hex[:10]}-", sla_override_seconds=3600,
-                                public_search_per_minute=0)
+                                login_attempts_per_minute=0, public_search_per_minute=0)
             with serve_in_thread(create_full_app(settings, with_worker=True)) as base:
                 yield base
     finally:
