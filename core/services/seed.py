@@ -76,7 +76,7 @@ MENUS: tuple[tuple[str, str, str | None, str, str | None], ...] = (
 ROLE_MENUS: dict[str, tuple[str, ...]] = {
     SystemRole.admin: tuple(m[0] for m in MENUS),
     SystemRole.coordinator: ("HOME", "DESK_NEW", "DESK_SPAM", "DESK_OUT_OF_AREA", "DESK_PROCESSED", "DESK_RULES", "TICKETS",
-                             "INBOX", "CALLS", "SMS", "KB", "REPORTS", "ADMIN_KB"),
+                             "INBOX", "CALLS", "SMS", "KB", "REPORTS"),
     SystemRole.agent: ("HOME", "DESK_NEW", "TICKETS", "CALLS", "SMS", "KB"),
     SystemRole.unit_manager: ("HOME", "INBOX", "TICKETS", "REPORTS", "KB"),
     SystemRole.officer: ("HOME", "INBOX", "TICKETS", "KB"),

@@ -41,9 +41,10 @@ async def desk_search(request: Request, session: SessionDep, services: ServicesD
                       actor: Reader) -> Response:
     _ = gettext_for(page_locale(request))
     form = read_search(request.query_params, TYPES)
-    outcome = await run_search(session, services, form, TYPES, published_only(request, actor), _)
+    only_published = published_only(request, actor)
+    outcome = await run_search(session, services, form, TYPES, only_published, _)
     values = form.values()
-    context = dict(
+    context = dict(may_edit=not only_published,
         form=form, values=values, outcome=outcome, results_id=RESULTS_ID, panel=PANEL_ID, detail_base=BASE,
         page_href=f"{BASE}?{urlencode({**values, 'page': ''})}", action=BASE, suggest_kind="all",
         all_types_label=_("All types"), type_options=[(t.value, _(view.TYPE_LABELS[t])) for t in TYPES],
