@@ -4,8 +4,9 @@ the development default of the notification gateway."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 log = logging.getLogger(__name__)
@@ -162,3 +163,99 @@ class SearchIndex(Protocol):
     async def count(self) -> int: ...
 
     async def close(self) -> None: ...
+
+
+# --- Messaging: SMS providers and the Zalo Official Account (issue 6) ---------------------------
+
+class InvalidSignature(Exception):
+    """A webhook whose signature does not verify: answered 403, nothing stored."""
+
+
+class MalformedWebhook(Exception):
+    """A webhook that verifies but cannot be read (missing fields, bad JSON): answered 400."""
+
+
+class PermanentSendError(Exception):
+    """The provider refused the message for good (blocked region, invalid number): no retry."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TransientSendError(Exception):
+    """The provider could not take the message now (timeout, 5xx, throttled): retry with backoff."""
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message to send. `key` is our idempotency key (providers that deduplicate get it);
+    `to` is a phone number in national form (SMS) or a Zalo user id; `sender` a brandname or
+    number (the gateway's default when None)."""
+
+    key: str
+    to: str
+    body: str
+    sender: str | None = None
+    status_callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider: str
+    provider_message_id: str
+    status: str  # queued | sent | delivered | failed (as far as the provider says at once)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message a citizen sent, read from a verified webhook. `sender` is a phone number in
+    national form (SMS) or a Zalo user id; `provider_message_id` makes storing it idempotent."""
+
+    provider: str
+    provider_message_id: str
+    sender: str
+    body: str
+    recipient: str | None = None
+    received_at: datetime | None = None
+    sender_name: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """A provider's status callback for a message we sent."""
+
+    provider: str
+    provider_message_id: str
+    status: str  # queued | sent | delivered | failed
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What a webhook handler needs of an HTTP request to verify and read it: the full URL the
+    provider called (signatures cover it), the headers (lower-case names) and the raw body."""
+
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class MessageGateway(Protocol):
+    """An SMS provider or the Zalo OA API. `send` raises PermanentSendError or
+    TransientSendError; `read_inbound` / `read_status` raise InvalidSignature or MalformedWebhook
+    (a status callback may return None for events that are not about delivery)."""
+
+    name: str
+    channel: str  # sms | zalo
+
+    async def send(self, message: OutboundMessage) -> SendResult: ...
+
+    def read_inbound(self, request: WebhookRequest) -> InboundMessage | None: ...
+
+    def read_status(self, request: WebhookRequest) -> DeliveryReport | None: ...
+
+    def webhook_answer(self) -> tuple[str, bytes]:
+        """(content type, body) the provider expects in answer to a webhook (TwiML for Twilio)."""
+        ...
