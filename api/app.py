@@ -29,6 +29,7 @@ from api.routers import (
     inbox,
     kb,
     me,
+    messages,
     notification_settings,
     notifications,
     org_units,
@@ -114,7 +115,7 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
     for router in (health.router, auth.router, me.router, users.router, org_units.router, access.roles, access.menus,
                    access.groups, catalog.areas, catalog.fields, audit.router, tickets.router, inbox.router,
                    notifications.router, attachments.router, dispatch_rules.router, notification_settings.me,
-                   notification_settings.admin, kb.router, api_tokens.router, *extra_routers):
+                   notification_settings.admin, kb.router, api_tokens.router, messages.router, *extra_routers):
         app.include_router(router)
     for path, asgi in static_mounts:
         app.mount(path, asgi)

@@ -90,6 +90,11 @@ DEFAULT_POLICIES: tuple[tuple[str, str, str, str], ...] = (
     # an outside system's API token reads and writes as far as its scopes allow
     *((r, "kb", "read", "all") for r in (*STAFF, SystemRole.citizen, SystemRole.api_client)),
     *((r, "kb", "write", "all") for r in (SystemRole.coordinator, SystemRole.api_client)),
+    # the SMS / Zalo message log (SMS-05…07, CRM-09): the desk and auditors read all of it; a unit's
+    # people read the messages linked to their unit's tickets
+    *((r, "messages", "read", "all") for r in (SystemRole.coordinator, SystemRole.agent, SystemRole.auditor)),
+    ("unit_manager", "messages", "read", "unit"),
+    ("officer", "messages", "read", "unit"),
     # citizens' personal data unmasked: only the roles that handle the case
     ("coordinator", "pii", "read", "all"),
     ("agent", "pii", "read", "all"),

@@ -20,6 +20,7 @@ from core.models.auth import AuthSession, PasswordReset, SessionKind  # noqa: E4
 from core.models.casbin import CasbinRule  # noqa: E402
 from core.models.catalog import Area, AreaLevel, TicketField  # noqa: E402
 from core.models.kb import ApiToken, KbAnswer, KbAttachment, KbQuestion  # noqa: E402
+from core.models.messages import Message, MessageChannel, MessageDirection, MessageStatus  # noqa: E402
 from core.models.notifications import NotificationDelivery, UserNotificationSetting  # noqa: E402
 from core.models.org import OrgUnit, OrgUnitKind  # noqa: E402
 from core.models.tickets import (  # noqa: E402
@@ -50,6 +51,10 @@ __all__ = [
     "HumanTask",
     "HumanTaskStatus",
     "InAppNotification",
+    "Message",
+    "MessageChannel",
+    "MessageDirection",
+    "MessageStatus",
     "NotificationDelivery",
     "Ticket",
     "TicketCounter",
