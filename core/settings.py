@@ -48,7 +48,6 @@ class Settings(BaseSettings):
     ari_url: str | None = None
     ari_user: str | None = None
     ari_password: SecretStr | None = None
-    sms_gateway: str = "console"
 
     # Web
     host: str = "127.0.0.1"
@@ -91,6 +90,59 @@ class Settings(BaseSettings):
                                       description="largest accepted file, checked while it streams in")
     attachment_max_per_ticket: int = Field(default=10, ge=1, le=1000)
 
+    # --- Messaging (issue 6): SMS gateways and the Zalo Official Account, wired by messaging/ ---
+    sms_gateway: Literal["console", "twilio", "http"] = Field(
+        default="console", description="SMS provider: console (development: logged, not sent), twilio, or http "
+                                        "(a brandname HTTP API described by the HOTLINE_BRANDNAME_* settings)")
+    sms_status_callback_url: str | None = Field(
+        default=None, description="delivery-report webhook given to the provider when a message names none")
+    # Twilio (official SDK)
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = Field(default=None, description="E.164 number or registered sender id")
+    twilio_messaging_service_sid: str | None = Field(default=None, description="used instead of the From number")
+    twilio_api_base: str = Field(default="https://api.twilio.com",
+                                 description="where the SDK's api.twilio.com requests go (tests: a local double)")
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Generic HTTP brandname provider: a new provider is configuration (messaging/http_brandname.py)
+    brandname_url: str | None = None
+    brandname_method: Literal["POST", "PUT", "GET"] = "POST"
+    brandname_auth: Literal["none", "basic", "bearer", "header"] = "none"
+    brandname_username: str | None = None
+    brandname_password: SecretStr | None = None
+    brandname_token: SecretStr | None = Field(default=None, description="bearer token, or the auth header's value")
+    brandname_auth_header: str = "X-API-Key"
+    brandname_api_key: SecretStr | None = Field(default=None, description="the {api_key} placeholder")
+    brandname_api_secret: SecretStr | None = Field(default=None, description="the {api_secret} placeholder")
+    brandname_sender: str = Field(default="", description="registered brandname, the {sender} placeholder")
+    brandname_body_format: Literal["json", "form"] = "json"
+    brandname_body_template: str = Field(
+        default='{"to": "{to}", "text": "{body}", "sender": "{sender}", "request_id": "{key}"}',
+        description="JSON object; placeholders {to} {to_e164} {body} {sender} {key} {callback} {api_key} {api_secret}")
+    brandname_response_id_path: str = "message_id"
+    brandname_response_code_path: str | None = None
+    brandname_accepted_codes: list[str] = Field(default_factory=lambda: ["0"])
+    brandname_duplicate_codes: list[str] = Field(default_factory=list,
+                                                 description="codes meaning 'already taken under this request id'")
+    brandname_permanent_codes: list[str] = Field(default_factory=list)
+    brandname_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    brandname_webhook_secret: SecretStr | None = Field(default=None,
+                                                       description="HMAC-SHA256 key of inbound and status webhooks")
+    brandname_signature_header: str = "X-Signature"
+    brandname_inbound_fields: dict[str, str] = Field(
+        default_factory=lambda: {"id": "id", "from": "from", "to": "to", "text": "text"})
+    brandname_status_fields: dict[str, str] = Field(
+        default_factory=lambda: {"id": "id", "status": "status", "error_code": "error_code",
+                                 "error_message": "error_message"})
+    brandname_status_values: dict[str, str] = Field(default_factory=dict,
+                                                    description="provider status -> queued|sent|delivered|failed")
+    # Zalo Official Account (INT-06); the channel is on when the access token and secret key are set
+    zalo_app_id: str | None = None
+    zalo_oa_secret_key: SecretStr | None = Field(default=None, description="OA secret key: webhook signatures")
+    zalo_access_token: SecretStr | None = Field(default=None, description="OA access token (renewed outside)")
+    zalo_api_base: str = "https://openapi.zalo.me"
+    zalo_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
     # Data
     area_scheme: AreaScheme = AreaScheme.y2025
     province_code: str = "75"  # Đồng Nai
@@ -111,6 +163,28 @@ class Settings(BaseSettings):
                 problems.append("HOTLINE_ARI_PASSWORD must be set when HOTLINE_ARI_URL is set")
             if problems:
                 raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _check_messaging(self) -> "Settings":
+        """A chosen gateway must be usable wherever it runs; production talks to providers over TLS."""
+        problems = []
+        if self.sms_gateway == "twilio":
+            if not (self.twilio_account_sid and self.twilio_auth_token and self.twilio_auth_token.get_secret_value()):
+                problems.append("HOTLINE_TWILIO_ACCOUNT_SID and HOTLINE_TWILIO_AUTH_TOKEN must be set for Twilio")
+            if not (self.twilio_from_number or self.twilio_messaging_service_sid):
+                problems.append("HOTLINE_TWILIO_FROM_NUMBER or HOTLINE_TWILIO_MESSAGING_SERVICE_SID must be set")
+        if self.sms_gateway == "http" and not self.brandname_url:
+            problems.append("HOTLINE_BRANDNAME_URL must be set for the http SMS gateway")
+        if bool(self.zalo_access_token) != bool(self.zalo_oa_secret_key):
+            problems.append("HOTLINE_ZALO_ACCESS_TOKEN and HOTLINE_ZALO_OA_SECRET_KEY go together")
+        if self.env is Environment.production:
+            urls = {"HOTLINE_TWILIO_API_BASE": self.twilio_api_base, "HOTLINE_ZALO_API_BASE": self.zalo_api_base,
+                    "HOTLINE_BRANDNAME_URL": self.brandname_url or "https://"}
+            problems += [f"{name} must be an https:// URL in production" for name, url in urls.items()
+                         if not url.startswith("https://")]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
