@@ -3,9 +3,10 @@
 It answers what the official SDK sends for `client.messages.create(...)`:
 `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded, HTTP Basic auth
 AccountSid:AuthToken. It checks, as Twilio does (docs: messaging/api/message-resource, errors/*):
-the credentials (401, code 20003 "Authenticate"), the account in the path (404, 20404), `To`
-present (21604) and in E.164 (21211), `Body` present (21602), `From` or `MessagingServiceSid`
-present (21603), `StatusCallback` an http(s) URL (21609). It answers 201 with the Message resource
+the credentials (401, code 20003 "Authenticate"), the account in the path (404, 20404), a
+form-encoded body (21604 is what Twilio reports for JSON), `To` present (21604) and in E.164
+(21211), `Body` present (21602), `From` or `MessagingServiceSid` present (21603), `StatusCallback`
+an http(s) URL whose hostname has no underscore (21609). It answers 201 with the Message resource
 JSON (`sid` "SM" + 32 hex, `status` "queued" — "accepted" through a Messaging Service —,
 `num_segments`, `direction` "outbound-api", RFC 2822 dates, `uri`, …). Errors have Twilio's shape
 `{"code", "message", "more_info", "status"}`.
@@ -68,21 +69,22 @@ class TwilioDouble(HttpDouble):
         if request.method != "POST" or request.path != self.messages_path:
             return Answer.json(404, twilio_error(20404, f"The requested resource {request.path} was not found", 404))
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            return Answer.json(400, twilio_error(20001, "Request body must be form-encoded"))
+            return Answer.json(400, twilio_error(21604, "A 'To' phone number is required to send a Message."))
         form = request.form()
         to, body = form.get("To"), form.get("Body")
         sender, service = form.get("From"), form.get("MessagingServiceSid")
         callback = form.get("StatusCallback")
         if not to:
-            return Answer.json(400, twilio_error(21604, "A 'To' phone number is required."))
+            return Answer.json(400, twilio_error(21604, "A 'To' phone number is required to send a Message."))
         if not _E164.match(to):
             return Answer.json(400, twilio_error(21211, f"The 'To' number {to} is not a valid phone number."))
         if not body:
             return Answer.json(400, twilio_error(21602, "Message body is required."))
         if not (sender or service):
-            return Answer.json(400, twilio_error(21603, "A 'From' phone number is required."))
+            return Answer.json(400, twilio_error(21603, "A 'From' or 'MessagingServiceSid' parameter is required "
+                                                     "to send a message."))
         if callback is not None and not re.match(r"^https?://[^/\s_]+", callback):
-            return Answer.json(400, twilio_error(21609, "Invalid StatusCallback url"))
+            return Answer.json(400, twilio_error(21609, "Invalid 'StatusCallback'"))
         return Answer.json(201, self._create(to, body, sender, service))
 
     def _create(self, to: str, body: str, sender: str | None, service: str | None) -> dict:

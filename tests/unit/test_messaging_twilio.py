@@ -108,6 +108,13 @@ async def test_a_number_we_cannot_read_is_refused_before_calling_twilio(gateway:
     assert refused.value.code == "invalid_number" and double.requests == []
 
 
+async def test_a_status_callback_twilio_cannot_use_is_a_permanent_error(gateway: TwilioGateway) -> None:
+    with pytest.raises(PermanentSendError) as refused:
+        await gateway.send(OutboundMessage(key="k", to="0912345678", body="x",
+                                           status_callback_url="https://my_host.local/cb"))
+    assert refused.value.code == "21609"
+
+
 @pytest.mark.parametrize("status", [500, 503])
 async def test_a_server_error_is_transient(gateway: TwilioGateway, double: TwilioDouble, status: int) -> None:
     double.fail_next_with_status(status)
