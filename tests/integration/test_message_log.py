@@ -242,10 +242,16 @@ async def test_unit_people_see_only_messages_of_their_units_tickets(app) -> None
                         unit_path=unit.path, scope=Scope.unit)
         page = await messages.history(session, manager, MessageFilters(address=PHONE), Page(1, 50), True)
         assert [m.id for m in page.items] == [a.id] and page.total == 1 and page.items[0].ticket_code == mine.code
+        by_ticket = await messages.history(session, manager, MessageFilters(ticket_id=mine.id), Page(1, 50), False)
+        assert [m.id for m in by_ticket.items] == [a.id] and by_ticket.items[0].address == "091*****78"
         with pytest.raises(messages.NotFound):
             await messages.get_message(session, manager, b.id, True)
+        # a unit reads one ticket's or one person's messages at a time
+        with pytest.raises(messages.ValidationFailed):
+            await messages.history(session, manager, MessageFilters(), Page(1, 50), True)
+        assert (await messages.inbound_queue(session, manager, Page(1, 50), True)).items == []
         nobody = Actor(user_id=None, username="own", roles=frozenset(), scope=Scope.own)
-        assert (await messages.history(session, nobody, MessageFilters(), Page(1, 50), True)).items == []
+        assert (await messages.history(session, nobody, MessageFilters(address=PHONE), Page(1, 50), True)).items == []
 
 
 # ---- through the API ----
