@@ -27,7 +27,7 @@ import re
 import secrets
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
@@ -83,7 +83,7 @@ class TwilioDouble(HttpDouble):
         if not (sender or service):
             return Answer.json(400, twilio_error(21603, "A 'From' or 'MessagingServiceSid' parameter is required "
                                                      "to send a message."))
-        if callback is not None and not re.match(r"^https?://[^/\s_]+", callback):
+        if callback is not None and not _callback_ok(callback):
             return Answer.json(400, twilio_error(21609, "Invalid 'StatusCallback'"))
         return Answer.json(201, self._create(to, body, sender, service))
 
@@ -102,6 +102,11 @@ class TwilioDouble(HttpDouble):
         with self._lock:
             self.messages.append(message)
         return message
+
+
+def _callback_ok(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and "_" not in (parts.hostname or "")
 
 
 def _basic_auth_ok(request: Recorded, user: str, password: str) -> bool:
