@@ -35,6 +35,7 @@ from api.routers import (
     org_units,
     tickets,
     users,
+    webhooks,
 )
 from api.search import close_search_index
 from api.services import AppServices
@@ -99,6 +100,11 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await worker_task
             await close_search_index(svc)
+            gateways = svc.extra.pop(webhooks.GATEWAYS_KEY, None)
+            if gateways:
+                from messaging import close_gateways
+
+                await close_gateways(gateways)
             hub = svc.extra.pop(HUB_KEY, None)  # the live updates' LISTEN connection (api/live_hub.py)
             if hub is not None:
                 await hub.close()
@@ -115,7 +121,8 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
     for router in (health.router, auth.router, me.router, users.router, org_units.router, access.roles, access.menus,
                    access.groups, catalog.areas, catalog.fields, audit.router, tickets.router, inbox.router,
                    notifications.router, attachments.router, dispatch_rules.router, notification_settings.me,
-                   notification_settings.admin, kb.router, api_tokens.router, messages.router, *extra_routers):
+                   notification_settings.admin, kb.router, api_tokens.router, messages.router, webhooks.router,
+                   *extra_routers):
         app.include_router(router)
     for path, asgi in static_mounts:
         app.mount(path, asgi)
