@@ -104,4 +104,4 @@ class TicketOperations:
         report = await delivery.send_pending(self.sessions, self.notifier, key, retry_errors=True)
         if report.failed:
             raise ApplicationError("the SMS gateway failed; retrying", type="delivery_failed")
-        return {"sent": True}
+        return {"sent": not report.refused}  # refused for good (invalid number…): failed in the message log

@@ -41,8 +41,8 @@ from api.search import close_search_index
 from api.services import AppServices
 from core.attachment_store import FileAttachmentStore
 from core.db import make_async_engine, make_sessionmaker, make_sync_engine
-from core.ports import ConsoleNotifier
 from core.settings import Settings
+from messaging import gateway_notifier
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,9 @@ def build_services(settings: Settings) -> AppServices:
     engine = make_async_engine(settings.database_url)
     sync_engine = make_sync_engine(settings.database_url, pool_size=1, max_overflow=1)
     authorizer = load_authorizer(sync_engine)
-    notifier = ConsoleNotifier(show_sensitive=not settings.is_production)
-    return AppServices(settings=settings, engine=engine, sessions=make_sessionmaker(engine), authorizer=authorizer,
-                       notifier=notifier, auth_cache=AuthCache(settings.auth_cache_seconds),
+    sessions = make_sessionmaker(engine)
+    return AppServices(settings=settings, engine=engine, sessions=sessions, authorizer=authorizer,
+                       notifier=gateway_notifier(settings, sessions), auth_cache=AuthCache(settings.auth_cache_seconds),
                        extra={"sync_engine": sync_engine,
                               attachments.STORE_KEY: FileAttachmentStore(settings.attachments_dir)})
 

@@ -177,7 +177,7 @@ def worker(data_dir: DataDir = None) -> None:
 
     from cli.worker import run_worker
     from core.db import make_async_engine, make_sessionmaker
-    from core.ports import ConsoleNotifier
+    from messaging import gateway_notifier
 
     async def main() -> None:
         try:
@@ -188,8 +188,8 @@ def worker(data_dir: DataDir = None) -> None:
         engine = make_async_engine(settings.database_url)  # type: ignore[arg-type]
         try:
             console.print(f"Worker polling task queue '{settings.task_queue}' on {settings.temporal_address}")
-            await run_worker(client, settings, ConsoleNotifier(show_sensitive=not settings.is_production),
-                             make_sessionmaker(engine))
+            sessions = make_sessionmaker(engine)
+            await run_worker(client, settings, gateway_notifier(settings, sessions), sessions)
         finally:
             await engine.dispose()
 

@@ -16,7 +16,10 @@ reads `gateways[name]`; the gateway's `name` is also `SendResult.provider`.
 
 from __future__ import annotations
 
-from core.ports import MessageGateway
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.ports import ConsoleNotifier, MessageGateway, Notifier
 from core.settings import Settings
 from messaging.console import ConsoleGateway
 from messaging.http_brandname import BrandnameConfig, HttpBrandnameGateway
@@ -102,3 +105,13 @@ async def close_gateways(gateways: dict[str, MessageGateway]) -> None:
         close = getattr(gateway, "aclose", None)
         if close is not None:
             await close()
+
+
+def gateway_notifier(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Notifier:
+    """The product's notifier: SMS through the configured gateway, written to the message log;
+    email to the console until an email provider exists."""
+    from messaging.notifier import GatewayNotifier
+
+    show = not settings.is_production
+    return GatewayNotifier(sms_gateway(settings), sessions, fallback=ConsoleNotifier(show_sensitive=show),
+                           show_sensitive=show)

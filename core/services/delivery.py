@@ -35,7 +35,7 @@ from core.models import User
 from core.models.base import utcnow
 from core.models.notifications import DeliveryStatus, NotificationDelivery, NotificationEvent
 from core.models.tickets import InAppNotification, Ticket
-from core.ports import Notification, Notifier
+from core.ports import Notification, Notifier, PermanentSendError
 from core.services import live
 from core.services.notification_settings import choices_for, is_mobile, render_sms
 
@@ -91,7 +91,8 @@ async def notify_users(session: AsyncSession, user_ids: Sequence[int], event: No
 @dataclass(frozen=True)
 class SendReport:
     sent: int = 0
-    failed: int = 0
+    failed: int = 0  # the gateway could not take them now (pending again with `retry_errors`)
+    refused: int = 0  # refused for good (PermanentSendError: invalid number, blocked region): failed, never retried
 
 
 async def pending_ids(session: AsyncSession, key_prefixes: Sequence[str]) -> list[int]:
@@ -119,7 +120,7 @@ async def send_ids(sessions: async_sessionmaker[AsyncSession], notifier: Notifie
                    retry_errors: bool = False) -> SendReport:
     """Claim and send these pending messages (see `send_pending`)."""
     table = NotificationDelivery.__table__  # type: ignore[attr-defined]
-    sent = failed = 0
+    sent = failed = refused = 0
     for delivery_id in ids:
         async with unit_of_work(sessions) as session:
             row = (await session.exec(sa.update(table).where(  # type: ignore[call-overload]
@@ -132,6 +133,10 @@ async def send_ids(sessions: async_sessionmaker[AsyncSession], notifier: Notifie
                                email=row.recipient if row.channel == "email" else None)
         try:
             provider_id = await notifier.send(message)
+        except PermanentSendError as exc:
+            log.warning("%s %s refused by the provider: %s", row.channel, row.dedupe_key, exc)
+            refused += 1
+            outcome = {"status": DeliveryStatus.failed.value, "error": f"{exc.code or 'refused'}: {exc}"[:500]}
         except Exception as exc:  # noqa: BLE001 - any gateway failure is recorded, never retried blindly
             log.warning("%s %s failed: %s", row.channel, row.dedupe_key, exc)
             failed += 1
@@ -142,4 +147,4 @@ async def send_ids(sessions: async_sessionmaker[AsyncSession], notifier: Notifie
             sent += 1
         async with unit_of_work(sessions) as session:
             await session.exec(sa.update(table).where(table.c.id == delivery_id).values(**outcome))  # type: ignore[call-overload]
-    return SendReport(sent, failed)
+    return SendReport(sent, failed, refused)

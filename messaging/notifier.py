@@ -1,0 +1,51 @@
+"""The notification port (`core.ports.Notifier`) over a messaging gateway: the SMS that tell
+officers a task waits for them (PERM-10) and tell citizens their report was received or
+resolved go out through the configured provider, and each is written to the message log
+(SMS-05) — queued before the provider is called, then sent (with the provider's id, which its
+delivery reports update) or failed. Email has no provider yet: it goes to `fallback`.
+
+A secret (a password-reset link) is never written to the log, and reaches the console gateway's
+log only outside production."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.db import unit_of_work
+from core.ports import MessageGateway, Notification, Notifier, OutboundMessage, PermanentSendError
+from core.services import messages
+from messaging.segments import sms_segments
+
+HIDDEN = "[nội dung bảo mật không lưu]"  # what the log keeps of a secret
+
+
+@dataclass
+class GatewayNotifier:
+    gateway: MessageGateway
+    sessions: async_sessionmaker[AsyncSession]
+    fallback: Notifier
+    show_sensitive: bool = False  # the console gateway may print secrets (development only)
+
+    async def send(self, message: Notification) -> str:
+        if not message.phone:
+            return await self.fallback.send(message)
+        body = message.body
+        if message.sensitive and self.gateway.name == "console" and not self.show_sensitive:
+            body = "[hidden in production]"
+        encoding, _characters, segments = sms_segments(body)
+        async with unit_of_work(self.sessions) as session:
+            await messages.record_outbound(session, message.key, self.gateway.channel, message.phone,
+                                           HIDDEN if message.sensitive else body, provider=self.gateway.name,
+                                           segments=segments, encoding=encoding)
+        try:
+            result = await self.gateway.send(OutboundMessage(key=message.key, to=message.phone, body=body))
+        except PermanentSendError as exc:
+            async with unit_of_work(self.sessions) as session:
+                await messages.mark_failed(session, message.key, exc.code, str(exc))
+            raise
+        async with unit_of_work(self.sessions) as session:
+            await messages.mark_sent(session, message.key, result)
+        return f"{result.provider}:{result.provider_message_id}"
