@@ -194,6 +194,7 @@ async def measure(url: str, repeat: int) -> dict[str, dict[str, Any]]:
         "channel zalo + direction in": (desk, F(channel=MessageChannel.zalo, direction=MessageDirection.inbound), Page(1, 50), None),
         "sms out failed": (desk, F(channel=MessageChannel.sms, direction=MessageDirection.outbound,
                                    status=MessageStatus.failed), Page(1, 50), None),
+        "failed (newest page)": (desk, F(status=MessageStatus.failed), Page(1, 50), None),
         "failed, one week 180 days ago": (desk, F(status=MessageStatus.failed, date_from=long_ago - timedelta(days=6),
                                                   date_to=long_ago), Page(1, 50), None),
         "no filter, newest page": (desk, F(), Page(1, 50), None),

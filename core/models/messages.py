@@ -56,6 +56,8 @@ class Message(SQLModel, table=True):
                  postgresql_where=sa.text("idempotency_key IS NOT NULL")),
         # the messages of a ticket (and ON DELETE SET NULL) without indexing the unlinked majority
         sa.Index("ix_message_ticket_id", "ticket_id", postgresql_where=sa.text("ticket_id IS NOT NULL")),
+        # failed messages (to resend, to check a provider), newest first: a few percent of the rows
+        sa.Index("ix_message_failed", "created_at", "id", postgresql_where=sa.text("status = 'failed'")),
         # the desk's inbox, oldest first: only the few rows waiting are in it
         sa.Index("ix_message_unhandled", "created_at", "id", postgresql_where=sa.text(UNHANDLED_INBOUND)),
         sa.CheckConstraint("channel IN ('sms', 'zalo')", name="channel"),

@@ -196,6 +196,8 @@ async def test_history_filters_by_phone_typed_any_way_channel_direction_and_loca
     assert len(await ids(MessageFilters(address=typed, direction=MessageDirection.inbound))) == 15
     assert len(await ids(MessageFilters(channel=MessageChannel.zalo))) == 5
     assert len(await ids(MessageFilters(address=OTHER, status=MessageStatus.received))) == 3
+    assert len(await ids(MessageFilters(status=MessageStatus.queued, direction=MessageDirection.outbound))) == 15
+    assert len(await ids(MessageFilters(status=MessageStatus.failed))) == 0
     assert len(await ids(MessageFilters(address="+84 999 999 999"))) == 0
     # local days, both ends included: the last 7 days are 7 of PHONE's messages, plus today's others
     week = await ids(MessageFilters(address=PHONE, date_from=today - timedelta(days=6), date_to=today))
