@@ -18,7 +18,7 @@ from api.deps import ServicesDep, SessionDep
 from api.services import AppServices
 from core.errors import HotlineError, NotFound, PayloadTooLarge
 from core.ports import InvalidSignature, MalformedWebhook, MessageGateway, WebhookRequest
-from core.services import messages
+from core.services import live, messages
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 GATEWAYS_KEY = "message_gateways"
 MAX_WEBHOOK_BYTES = 64 * 1024  # one message or report; providers send a few KB at most
+SMS_INBOX_NOTICE = -1  # a live-notice "unit" no unit has: wakes only the open SMS inbox pages
 GatewayName = Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")]
 
 
@@ -90,6 +91,8 @@ async def inbound(gateway: GatewayName, request: Request, session: SessionDep, s
         raise WebhookMalformed(details=[{"message": str(exc)[:200]}]) from exc
     if message is not None:
         stored, created = await messages.record_inbound(session, message, chosen.channel)
+        if created:  # the desk's open SMS inbox pages look again (ui/pages/sms_inbox.py), delivered at commit
+            await live.announce(session, units=[SMS_INBOX_NOTICE])
         await session.commit()
         if created:
             log.info("inbound %s message %s stored as %s", chosen.channel, message.provider_message_id, stored.id)

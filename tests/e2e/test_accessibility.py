@@ -23,7 +23,7 @@ SCREENS: dict[str | None, tuple[str, ...]] = {
     None: ("/login", "/forgot-password", "/tra-cuu/thu-tuc", "/tra-cuu/su-kien", "/tra-cuu/thu-tuc?q=%3F%21"),
     "dieuphoi": ("/", "/desk/new", "/desk/new/add", "/desk/spam", "/desk/out-of-area", "/desk/processed",
                  "/desk/dispatch-rules", "/tickets", "/profile", "/profile/notifications", "/change-password",
-                 "/tickets/1022-2020-999999", "/kb", "/admin/kb", "/admin/kb/new"),
+                 "/tickets/1022-2020-999999", "/kb", "/admin/kb", "/admin/kb/new", "/sms", "/sms/history"),
     "ld.tranbien": ("/", "/inbox"),
     "cv.tranbien": ("/inbox", "/admin/users"),
     "kiemtra": ("/", "/admin/audit"),
