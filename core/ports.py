@@ -24,6 +24,7 @@ class Notification:
     body: str
     kind: str = "generic"
     sensitive: bool = False  # body holds a secret (reset code): never log it in production
+    ticket_id: int | None = None  # the ticket it is about, for the message log
 
 
 class Notifier(Protocol):

@@ -39,7 +39,7 @@ class GatewayNotifier:
         async with unit_of_work(self.sessions) as session:
             await messages.record_outbound(session, message.key, self.gateway.channel, message.phone,
                                            HIDDEN if message.sensitive else body, provider=self.gateway.name,
-                                           segments=segments, encoding=encoding)
+                                           segments=segments, encoding=encoding, ticket_id=message.ticket_id)
         try:
             result = await self.gateway.send(OutboundMessage(key=message.key, to=message.phone, body=body))
         except PermanentSendError as exc:

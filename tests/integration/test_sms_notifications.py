@@ -14,8 +14,11 @@ from sqlmodel import select
 from core.db import unit_of_work
 from core.models.messages import Message
 from core.models.notifications import DeliveryStatus, NotificationDelivery
+from core.models.tickets import TicketCreate
 from core.ports import ConsoleNotifier, Notification
 from core.services import delivery
+from core.services.actor import system_actor
+from core.services.tickets import open_ticket
 from messaging import twilio_gateway
 from messaging.notifier import HIDDEN, GatewayNotifier
 from tests.doubles.twilio_double import ACCOUNT_SID, AUTH_TOKEN, TwilioDouble
@@ -34,9 +37,9 @@ def notifier(app, settings, double) -> GatewayNotifier:  # noqa: ANN001
     return GatewayNotifier(twilio_gateway(settings), app.state.services.sessions, fallback=ConsoleNotifier())
 
 
-async def queue(app, key: str, phone: str, body: str) -> None:  # noqa: ANN001
+async def queue(app, key: str, phone: str, body: str, ticket_id: int | None = None) -> None:  # noqa: ANN001
     async with unit_of_work(app.state.services.sessions) as session:
-        await delivery.queue_message(session, key, "sms", phone, body, "task_waiting")
+        await delivery.queue_message(session, key, "sms", phone, body, "task_waiting", ticket_id=ticket_id)
 
 
 async def logged(app) -> list[Message]:  # noqa: ANN001
@@ -45,7 +48,10 @@ async def logged(app) -> list[Message]:  # noqa: ANN001
 
 
 async def test_a_notice_is_sent_once_and_logged_with_the_provider_id(app, notifier, double) -> None:  # noqa: ANN001
-    await queue(app, "op:1:user:5:sms", "0912345678", "Phản ánh 1022-2026-000001 đang chờ đồng chí xử lý.")
+    async with unit_of_work(app.state.services.sessions) as session:
+        ticket, _ = await open_ticket(session, system_actor(), TicketCreate(channel="call", description="Đèn đường hỏng"),
+                                      "sms-notice-1")
+    await queue(app, "op:1:user:5:sms", "0912345678", f"Phản ánh {ticket.code} đang chờ đồng chí xử lý.", ticket.id)
     report = await delivery.send_pending(app.state.services.sessions, notifier, "op:1:")
     again = await delivery.send_pending(app.state.services.sessions, notifier, "op:1:")
     assert (report.sent, again.sent) == (1, 0)
@@ -54,6 +60,7 @@ async def test_a_notice_is_sent_once_and_logged_with_the_provider_id(app, notifi
     # Twilio took it ("queued" until its delivery reports say sent / delivered, which find it by this id)
     assert (row.direction, row.status, row.provider, row.address) == ("out", "queued", "twilio", "0912345678")
     assert row.provider_message_id.startswith("SM") and row.encoding == "UCS-2" and row.segments == 1
+    assert row.ticket_id == ticket.id  # the ticket's messages include the notices about it
 
 
 async def test_a_blocked_region_fails_for_good_and_shows_in_the_log(app, notifier, double) -> None:  # noqa: ANN001
