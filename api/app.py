@@ -33,6 +33,7 @@ from api.routers import (
     notification_settings,
     notifications,
     org_units,
+    ticket_messages,
     tickets,
     users,
     webhooks,
@@ -121,7 +122,8 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
     for router in (health.router, auth.router, me.router, users.router, org_units.router, access.roles, access.menus,
                    access.groups, catalog.areas, catalog.fields, audit.router, tickets.router, inbox.router,
                    notifications.router, attachments.router, dispatch_rules.router, notification_settings.me,
-                   notification_settings.admin, kb.router, api_tokens.router, messages.router, webhooks.router,
+                   notification_settings.admin, kb.router, api_tokens.router,
+                   ticket_messages.router, messages.router, webhooks.router,  # /messages/segments before /messages/{id}
                    *extra_routers):
         app.include_router(router)
     for path, asgi in static_mounts:

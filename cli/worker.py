@@ -13,10 +13,11 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.inbox import InboxActivities
 from activities.kb_index import KbIndexActivities
 from activities.notify import NotificationActivities
+from activities.send_message import MessageActivities
 from activities.sla_ops import SlaOperations
 from activities.ticket_ops import TicketOperations
 from core.commands import SYNC_KB_INDEX_WORKFLOW
-from core.ports import Notifier, SearchIndex
+from core.ports import MessageGateway, Notifier, SearchIndex
 from core.settings import Settings
 from core.sla_calendar import load_vietnam_calendar
 from workflows.engine.sandbox import workflow_runner
@@ -25,7 +26,8 @@ from workflows.registry import WORKFLOWS
 
 def build_worker(client: Client, settings: Settings, notifier: Notifier,
                  sessions: async_sessionmaker[AsyncSession] | None = None,
-                 search_index: SearchIndex | None = None) -> Worker:
+                 search_index: SearchIndex | None = None,
+                 gateways: dict[str, MessageGateway] | None = None) -> Worker:
     """`sessions` (the database) is needed by the activities that write PostgreSQL, and
     `search_index` (the index writer) by the knowledge base's indexing; tests of workflows that
     need neither may leave them out."""
@@ -39,6 +41,8 @@ def build_worker(client: Client, settings: Settings, notifier: Notifier,
                                       None if settings.sla_override_seconds else settings.default_sla_hours).all()]
         if search_index is not None:
             activities.append(KbIndexActivities(sessions, search_index).sync)
+        if gateways is not None:
+            activities.append(MessageActivities(sessions, gateways, settings.sms_gateway).send)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -59,13 +63,16 @@ async def run_worker(client: Client, settings: Settings, notifier: Notifier,
     """Run the product's worker until cancelled: it opens the search index as its only writer
     and, once polling, reconciles the index with the database (what changed while no worker ran,
     or everything after the index was rebuilt for a new schema version)."""
+    from messaging import close_gateways, open_gateways
     from search import open_search_index
 
     index = open_search_index(settings, writer=True)
+    gateways = open_gateways(settings)
     try:
-        worker = build_worker(client, settings, notifier, sessions, index)
+        worker = build_worker(client, settings, notifier, sessions, index, gateways)
         await client.start_workflow(SYNC_KB_INDEX_WORKFLOW, "reconcile", id=f"kb-index-reconcile-{uuid.uuid4()}",
                                     task_queue=settings.task_queue)
         await worker.run()
     finally:
         await index.close()
+        await close_gateways(gateways)

@@ -125,6 +125,7 @@ class Running:
 async def running(settings: Settings, temporal_env: WorkflowEnvironment) -> AsyncIterator[Running]:
     from cli.asgi import create_full_app
     from cli.worker import build_worker
+    from messaging import close_gateways, open_gateways
     from search import open_search_index
 
     settings.task_queue = f"test-{uuid.uuid4()}"
@@ -137,10 +138,12 @@ async def running(settings: Settings, temporal_env: WorkflowEnvironment) -> Asyn
         services.temporal = temporal_env.client
         notifier = ConsoleNotifier()
         index = open_search_index(settings, writer=True)  # the worker is the index's only writer
+        gateways = open_gateways(settings)  # the console SMS gateway unless a test configures a provider
         try:
-            async with build_worker(temporal_env.client, settings, notifier, services.sessions, index):
+            async with build_worker(temporal_env.client, settings, notifier, services.sessions, index, gateways):
                 transport = httpx.ASGITransport(app=application, client=("10.9.8.7", 4321))
                 async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
                     yield Running(http, notifier, services)
         finally:
             await index.close()
+            await close_gateways(gateways)

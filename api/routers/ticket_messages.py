@@ -1,0 +1,80 @@
+"""Replying to the citizen from their ticket (issue 6): a message through the ticket's channel
+(SMS), sent durably by the `SendMessage` workflow — retried with backoff while the provider
+cannot take it, failed at once when it refuses it for good, visible in the message log and the
+ticket's progress. The client's `Idempotency-Key` makes a retried request send once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from api.deps import Allowed, ServicesDep, SessionDep
+from api.routers.tickets import TicketCode
+from api.schemas import ERROR_RESPONSES
+from core.commands import SEND_MESSAGE_WORKFLOW, SendMessageInput
+from core.errors import ServiceUnavailable, ValidationFailed
+from core.services import tickets
+from messaging.segments import sms_segments
+
+router = APIRouter(tags=["messages"], responses=ERROR_RESPONSES)
+
+MAX_REPLY_CHARS = 640  # up to 10 UCS-2 parts: a reply, not a letter
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=100,
+                                       pattern=r"^[A-Za-z0-9_.:\-]+$",
+                                       description="the client's key for this reply: the same key sends once")]
+
+
+class ReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REPLY_CHARS)]
+
+
+class Segments(BaseModel):
+    encoding: str = Field(description="GSM-7, or UCS-2 for Vietnamese with diacritics")
+    characters: int
+    segments: int
+
+
+class ReplyOut(Segments):
+    key: str
+    status: str = Field(description="queued: the worker sends it; see the message log for what the provider says")
+
+
+@router.get("/api/v1/messages/segments", response_model=Segments,
+            summary="How many SMS parts a text takes (shown before sending)")
+async def segments(actor: Allowed("messages", "read"),
+                   text: Annotated[str, Query(max_length=MAX_REPLY_CHARS * 2)] = "") -> Segments:
+    encoding, characters, parts = sms_segments(text)
+    return Segments(encoding=encoding, characters=characters, segments=parts)
+
+
+@router.post("/api/v1/tickets/{code}/messages", response_model=ReplyOut, status_code=status.HTTP_202_ACCEPTED,
+             summary="Send the citizen an SMS about their ticket (durable; the same Idempotency-Key sends once)")
+async def reply(code: TicketCode, body: ReplyIn, key: IdempotencyKey, actor: Allowed("tickets", "write"),
+                session: SessionDep, services: ServicesDep) -> ReplyOut:
+    ticket = await tickets.find_ticket(session, actor, code)
+    if not ticket.citizen_phone:
+        raise ValidationFailed(details=[{"field": "text", "message": "the ticket has no citizen phone number"}])
+    message_key = f"reply:{ticket.code}:{key}"
+    if services.temporal is None:
+        raise ServiceUnavailable(component="Temporal")
+    try:
+        await services.temporal.start_workflow(
+            SEND_MESSAGE_WORKFLOW, SendMessageInput(key=message_key, channel="sms", to=ticket.citizen_phone,
+                                                    body=body.text, ticket_id=ticket.id),
+            id=f"message-{message_key}", task_queue=services.settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+    except WorkflowAlreadyStartedError:
+        pass  # a retried request: the first one's message is the one sent
+    except RPCError as exc:
+        raise ServiceUnavailable(component="Temporal") from exc
+    await tickets.record_event(session, ticket.id, "message_sent", message_key, actor=actor,  # type: ignore[arg-type]
+                               unit_id=ticket.current_unit_id, note=body.text, data={"key": message_key})
+    await session.commit()
+    encoding, characters, parts = sms_segments(body.text)
+    return ReplyOut(key=message_key, status="queued", encoding=encoding, characters=characters, segments=parts)
