@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -16,9 +17,12 @@ from temporalio.service import RPCError
 from api.deps import Allowed, ServicesDep, SessionDep
 from api.routers.tickets import TicketCode
 from api.schemas import ERROR_RESPONSES
+from api.services import AppServices
 from core.commands import SEND_MESSAGE_WORKFLOW, SendMessageInput
 from core.errors import ServiceUnavailable, ValidationFailed
+from core.models.tickets import Ticket
 from core.services import tickets
+from core.services.actor import Actor
 from messaging.segments import sms_segments
 
 router = APIRouter(tags=["messages"], responses=ERROR_RESPONSES)
@@ -58,6 +62,13 @@ async def segments(actor: Allowed("messages", "read"),
 async def reply(code: TicketCode, body: ReplyIn, key: IdempotencyKey, actor: Allowed("tickets", "write"),
                 session: SessionDep, services: ServicesDep) -> ReplyOut:
     ticket = await tickets.find_ticket(session, actor, code)
+    return await send_reply(session, services, actor, ticket, body.text, key)
+
+
+async def send_reply(session: AsyncSession, services: AppServices, actor: Actor, ticket: Ticket, text: str,
+                     key: str) -> ReplyOut:
+    """Start the durable send of a reply (once per key) and note it on the ticket's progress;
+    the API and the ticket page alike. Commits."""
     if not ticket.citizen_phone:
         raise ValidationFailed(details=[{"field": "text", "message": "the ticket has no citizen phone number"}])
     message_key = f"reply:{ticket.code}:{key}"
@@ -66,7 +77,7 @@ async def reply(code: TicketCode, body: ReplyIn, key: IdempotencyKey, actor: All
     try:
         await services.temporal.start_workflow(
             SEND_MESSAGE_WORKFLOW, SendMessageInput(key=message_key, channel="sms", to=ticket.citizen_phone,
-                                                    body=body.text, ticket_id=ticket.id),
+                                                    body=text, ticket_id=ticket.id),
             id=f"message-{message_key}", task_queue=services.settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     except WorkflowAlreadyStartedError:
@@ -74,7 +85,7 @@ async def reply(code: TicketCode, body: ReplyIn, key: IdempotencyKey, actor: All
     except RPCError as exc:
         raise ServiceUnavailable(component="Temporal") from exc
     await tickets.record_event(session, ticket.id, "message_sent", message_key, actor=actor,  # type: ignore[arg-type]
-                               unit_id=ticket.current_unit_id, note=body.text, data={"key": message_key})
+                               unit_id=ticket.current_unit_id, note=text, data={"key": message_key})
     await session.commit()
-    encoding, characters, parts = sms_segments(body.text)
+    encoding, characters, parts = sms_segments(text)
     return ReplyOut(key=message_key, status="queued", encoding=encoding, characters=characters, segments=parts)

@@ -6,6 +6,7 @@ log and on the ticket's progress."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -111,3 +112,30 @@ async def test_bad_replies_are_refused(running) -> None:  # noqa: ANN001
         "encoding": "GSM-7", "characters": 8, "segments": 1}  # à is in the GSM alphabet
     assert (await client.get(segments, headers=desk, params={"text": "Đã tiếp nhận " * 6})).json() == {
         "encoding": "UCS-2", "characters": 78, "segments": 2}
+
+
+async def test_the_ticket_page_sends_a_reply_once_per_form_and_shows_it(running, double) -> None:  # noqa: ANN001
+    client = running.client
+    desk = await login(client, "dieuphoi")
+    code = await new_ticket(client, desk, "reply-ticket-5")
+    cookies = {"hotline_session": desk["Authorization"].split(" ", 1)[1]}
+    client.cookies.update(cookies)
+    shown = await client.get(f"/tickets/{code}", headers={"Accept-Language": "vi"})
+    assert shown.status_code == 200 and "Tin nhắn với người dân" in shown.text and "Chưa có tin nhắn." in shown.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', shown.text).group(1)
+    key = re.search(r'name="key" value="([0-9a-f]{32})"', shown.text).group(1)
+    form = {"csrf_token": csrf, "key": key, "text": REPLY}
+    first = await client.post(f"/tickets/{code}/messages", data=form)
+    again = await client.post(f"/tickets/{code}/messages", data=form)  # a double click: the same form's key
+    assert first.status_code == again.status_code == 303
+    empty = await client.post(f"/tickets/{code}/messages", data={**form, "text": "  "},
+                              headers={"Accept-Language": "vi"})
+    assert empty.status_code == 422 and "Vui lòng nhập nội dung tin nhắn." in empty.text
+
+    async def listed() -> str | None:
+        page = await client.get(f"/tickets/{code}", headers={"Accept-Language": "vi"})
+        return page.text if REPLY in page.text and "Gửi người dân" in page.text else None
+
+    await eventually(listed, "the reply on the ticket page")
+    assert creates(double) == 1
+    client.cookies.clear()

@@ -6,6 +6,7 @@ with the desk's retry. Casbin and unit scoping are the API's: another unit's tic
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from fastapi import Request
@@ -14,6 +15,7 @@ from fastapi.responses import Response
 from api import lifecycle, uploads
 from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep
 from api.routers.attachments import get_store
+from api.routers.ticket_messages import MAX_REPLY_CHARS, send_reply
 from core.errors import (
     HotlineError,
     NotFound,
@@ -23,8 +25,11 @@ from core.errors import (
     ValidationFailed,
 )
 from core.i18n import translate
-from core.services import attachments, audit, tickets
+from core.models.messages import MessagePublic
+from core.services import attachments, audit, messages, tickets
 from core.services.actor import Actor
+from core.services.crud import Page
+from core.services.messages import MessageFilters
 from ui import csrf
 from ui import ticket_view as view
 from ui.i18n import N_, gettext_for, page_locale
@@ -32,10 +37,13 @@ from ui.pages.common import page_router, render_signed_in, see_other
 from ui.security import policy_with_tiles
 
 router = page_router()
+REPLY_KEY = re.compile(r"^[0-9a-f]{32}$")  # the form's key: one message per form, however often it is sent
 
 CODE = re.compile(r"^1022-\d{4}-\d{6}$")
 NOTICES = {"uploaded": N_("The file was attached."), "retried": N_("The failed step was run again."),
-           "same": N_("This file was already attached to the ticket.")}
+           "same": N_("This file was already attached to the ticket."),
+           "replied": N_("The message to the citizen is being sent; its state shows below.")}
+MESSAGES_SHOWN = 20
 
 
 class TicketNotFound(HotlineError):
@@ -70,15 +78,54 @@ async def _page(request: Request, session: SessionDep, services: ServicesDep, si
     panel = await view.process_panel(services, ticket)
     starts = list(view.start_events(version.sha256, version.content)) if version else []
     settings = services.settings
+    conversation = await _conversation(session, services, actor, ticket, sees_pii)
     response = await render_signed_in(
         request, session, signed_in, "ticket_detail.html", status_code, title=_("Ticket {code}", code=code),
         ticket=public, names=await view.names(session, ticket), attachments=await attachments.list_for(session, ticket),
         events=flat, tree=view.progress_tree(tree), event_units=await view.unit_names(session, flat), tasks=tasks,
         panel=panel, marks=view.marks(tasks, panel, starts).as_json(), has_diagram=version is not None,
         can_upload=_allowed(services, actor, "tickets", "write"), can_retry=_allowed(services, actor, "incidents", "write"),
-        tile_url=settings.map_tile_url, max_upload=settings.attachment_max_bytes, v=view, **context)
+        tile_url=settings.map_tile_url, max_upload=settings.attachment_max_bytes, v=view,
+        conversation=conversation, reply_key=uuid.uuid4().hex, reply_max=MAX_REPLY_CHARS,
+        can_reply=_allowed(services, actor, "tickets", "write") and bool(ticket.citizen_phone), **context)
     response.headers["Content-Security-Policy"] = policy_with_tiles(settings.map_tile_url)
     return response
+
+
+async def _conversation(session: SessionDep, services: ServicesDep, actor: Actor, ticket: Any,
+                        sees_pii: bool) -> list[MessagePublic] | None:
+    """The messages about this ticket (newest first), for whoever may read messages; else None."""
+    decision = services.authorizer.decide(actor.roles, "messages", "read")
+    if not decision.allowed or decision.scope is None:
+        return None
+    found = await messages.history(session, actor.with_scope(decision.scope), MessageFilters(ticket_id=ticket.id),
+                                   Page(1, MESSAGES_SHOWN), sees_pii)
+    await session.commit()  # an unmasked read is logged
+    return found.items
+
+
+@router.post("/tickets/{code}/messages")
+async def reply_to_citizen(code: str, request: Request, session: SessionDep, services: ServicesDep,
+                           signed_in: SignedInDep, actor: Allowed("tickets", "write")) -> Response:
+    """The reply form: sent durably once per form (its key), like the API's reply."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    csrf.verify(request, form)
+    _ = gettext_for(page_locale(request))
+    ticket = await _ticket(session, actor, code)
+    text, key = " ".join(form.get("text", "").split()), form.get("key", "")
+    problem = (_("Type the message.") if not text else
+               _("At most {limit} characters.", limit=MAX_REPLY_CHARS) if len(text) > MAX_REPLY_CHARS else
+               _("The form is out of date: open the ticket again.") if not REPLY_KEY.fullmatch(key) else None)
+    if problem is None:
+        try:
+            await send_reply(session, services, actor, ticket, text, key)
+        except HotlineError as exc:
+            await session.rollback()
+            problem = translate(exc.message, page_locale(request), **exc.params)
+    if problem is not None:
+        return await _page(request, session, services, signed_in, actor, code, 422, errors={"text": [problem]},
+                           reply_text=text)
+    return see_other(f"/tickets/{code}?done=replied#messages")
 
 
 @router.get("/tickets/{code}")

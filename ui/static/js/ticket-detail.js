@@ -143,10 +143,34 @@
     });
   }
 
+  // The SMS reply: how many characters and SMS parts the text takes, as the server counts them.
+  function setupSegmentCount() {
+    var input = document.getElementById("f-reply");
+    var count = document.getElementById("f-reply-count");
+    if (!input || !count) return;
+    var timer = null;
+    function refresh() {
+      var url = input.getAttribute("data-segments-url") + "?text=" + encodeURIComponent(input.value);
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (n) {
+          if (!n) return;
+          count.textContent = count.getAttribute("data-template")
+            .replace("{characters}", n.characters).replace("{segments}", n.segments).replace("{encoding}", n.encoding);
+        })
+        .catch(function () {});
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 250);
+    });
+  }
+
   function start() {
     setupMap();
     setupDiagram();
     setupUploadCheck();
+    setupSegmentCount();
   }
 
   if (document.readyState === "loading") {
