@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.db import unit_of_work
-from core.ports import MessageGateway, Notification, Notifier, OutboundMessage, PermanentSendError
-from core.services import messages
-from messaging.segments import sms_segments
+from core.ports import MessageGateway, Notification, Notifier, OutboundMessage
+from messaging.outbound import send_logged
 
 HIDDEN = "[nội dung bảo mật không lưu]"  # what the log keeps of a secret
 
@@ -35,17 +33,7 @@ class GatewayNotifier:
         body = message.body
         if message.sensitive and self.gateway.name == "console" and not self.show_sensitive:
             body = "[hidden in production]"
-        encoding, _characters, segments = sms_segments(body)
-        async with unit_of_work(self.sessions) as session:
-            await messages.record_outbound(session, message.key, self.gateway.channel, message.phone,
-                                           HIDDEN if message.sensitive else body, provider=self.gateway.name,
-                                           segments=segments, encoding=encoding, ticket_id=message.ticket_id)
-        try:
-            result = await self.gateway.send(OutboundMessage(key=message.key, to=message.phone, body=body))
-        except PermanentSendError as exc:
-            async with unit_of_work(self.sessions) as session:
-                await messages.mark_failed(session, message.key, exc.code, str(exc))
-            raise
-        async with unit_of_work(self.sessions) as session:
-            await messages.mark_sent(session, message.key, result)
+        result = await send_logged(self.sessions, self.gateway, OutboundMessage(key=message.key, to=message.phone,
+                                                                                body=body),
+                                   ticket_id=message.ticket_id, logged_body=HIDDEN if message.sensitive else None)
         return f"{result.provider}:{result.provider_message_id}"
