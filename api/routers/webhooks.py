@@ -10,7 +10,8 @@ a second; the answer is what the provider expects (TwiML for Twilio)."""
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Request, Response
 
@@ -21,6 +22,7 @@ from core.ports import InvalidSignature, MalformedWebhook, MessageGateway, Webho
 from core.services import live, messages
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -73,6 +75,18 @@ async def _read(request: Request, services: AppServices) -> WebhookRequest:
     return WebhookRequest(url=url, headers={k.lower(): v for k, v in request.headers.items()}, body=bytes(body))
 
 
+def _verified(gateway: MessageGateway, webhook: WebhookRequest, read: Callable[[WebhookRequest], T], kind: str) -> T:
+    """What `read` (the gateway's inbound or status reader) finds in the webhook; a bad
+    signature is a 403 and an unreadable body a 400."""
+    try:
+        return read(webhook)
+    except InvalidSignature as exc:
+        log.warning("webhook %s/%s refused: bad signature", gateway.name, kind)
+        raise WebhookSignatureInvalid() from exc
+    except MalformedWebhook as exc:
+        raise WebhookMalformed(details=[{"message": str(exc)[:200]}]) from exc
+
+
 def _answer(gateway: MessageGateway) -> Response:
     content_type, body = gateway.webhook_answer()
     return Response(content=body, media_type=content_type)
@@ -81,14 +95,7 @@ def _answer(gateway: MessageGateway) -> Response:
 @router.post("/{gateway}/inbound", summary="A citizen's message from the provider (signature checked, stored once)")
 async def inbound(gateway: GatewayName, request: Request, session: SessionDep, services: ServicesDep) -> Response:
     chosen = _gateway(services, gateway)
-    webhook = await _read(request, services)
-    try:
-        message = chosen.read_inbound(webhook)
-    except InvalidSignature as exc:
-        log.warning("webhook %s/inbound refused: bad signature", gateway)
-        raise WebhookSignatureInvalid() from exc
-    except MalformedWebhook as exc:
-        raise WebhookMalformed(details=[{"message": str(exc)[:200]}]) from exc
+    message = _verified(chosen, await _read(request, services), chosen.read_inbound, "inbound")
     if message is not None:
         stored, created = await messages.record_inbound(session, message, chosen.channel)
         if created:  # the desk's open SMS inbox pages look again (ui/pages/sms_inbox.py), delivered at commit
@@ -102,14 +109,7 @@ async def inbound(gateway: GatewayName, request: Request, session: SessionDep, s
 @router.post("/{gateway}/status", summary="A delivery report of a message we sent (signature checked)")
 async def status(gateway: GatewayName, request: Request, session: SessionDep, services: ServicesDep) -> Response:
     chosen = _gateway(services, gateway)
-    webhook = await _read(request, services)
-    try:
-        report = chosen.read_status(webhook)
-    except InvalidSignature as exc:
-        log.warning("webhook %s/status refused: bad signature", gateway)
-        raise WebhookSignatureInvalid() from exc
-    except MalformedWebhook as exc:
-        raise WebhookMalformed(details=[{"message": str(exc)[:200]}]) from exc
+    report = _verified(chosen, await _read(request, services), chosen.read_status, "status")
     if report is not None:
         outcome, _message = await messages.apply_report(session, report)
         await session.commit()

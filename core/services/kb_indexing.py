@@ -97,9 +97,10 @@ async def reconcile(sessions: async_sessionmaker[AsyncSession], index: SearchInd
     async with unit_of_work(sessions) as session:
         expected = (await session.exec(select(func.count()).select_from(KbQuestion).where(
             col(KbQuestion.deleted_at).is_(None), col(KbQuestion.indexed_revision) > 0))).one()
-        if rebuild or expected != await index.count():
+        held = await index.count()
+        if rebuild or expected != held:
             log.warning("search index holds %s documents, the database says %s: indexing everything again",
-                        await index.count(), expected)
+                        held, expected)
             await index.rebuild([])
             await mark_all_pending(session)
     return await sync_pending(sessions, index, progress)
