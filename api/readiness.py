@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
+from core.ports import SearchIndex
 from core.settings import Settings
 
 
@@ -52,19 +54,22 @@ async def check_temporal(client: object | None, settings: Settings) -> Component
                               "check that the Temporal server runs and HOTLINE_TEMPORAL_ADDRESS is right")
 
 
-async def check_search(settings: Settings) -> ComponentState:
-    """The knowledge base's search index answers (not required: the rest works without it)."""
+async def check_search(settings: Settings, reader: Callable[[], Awaitable[SearchIndex]] | None = None) -> ComponentState:
+    """The knowledge base's search index answers (not required: the rest works without it).
+    `reader` gives the serving process's own index reader; without one (`hotline doctor`) a
+    reader is opened for the check and closed."""
     from search import open_search_index
 
     where = f"Meilisearch at {settings.meilisearch_url}" if settings.meilisearch_url else \
         f"embedded index in {settings.search_dir}"
     try:
         async with asyncio.timeout(3):
-            index = open_search_index(settings, writer=False)
+            index = await reader() if reader is not None else open_search_index(settings, writer=False)
             try:
                 documents = await index.count()
             finally:
-                await index.close()
+                if reader is None:
+                    await index.close()
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         return ComponentState("search", False, False, f"{where}: {type(exc).__name__}: {str(exc)[:200]}",
                               "check HOTLINE_MEILISEARCH_URL and its key" if settings.meilisearch_url
@@ -87,6 +92,7 @@ def check_sms(settings: Settings) -> ComponentState:
     return ComponentState("sms", True, False, f"gateway {settings.sms_gateway}")
 
 
-async def all_components(engine: AsyncEngine, temporal: object | None, settings: Settings) -> list[ComponentState]:
+async def all_components(engine: AsyncEngine, temporal: object | None, settings: Settings,
+                         search_reader: Callable[[], Awaitable[SearchIndex]] | None = None) -> list[ComponentState]:
     db, tp = await asyncio.gather(check_database(engine), check_temporal(temporal, settings))
-    return [db, tp, await check_search(settings), check_pbx(settings), check_sms(settings)]
+    return [db, tp, await check_search(settings, search_reader), check_pbx(settings), check_sms(settings)]

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import ServicesDep
 from api.readiness import all_components
+from api.search import get_search_index
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +19,9 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="Every required component answers; the state of each one")
 async def readyz(services: ServicesDep) -> JSONResponse:
-    states = await all_components(services.engine, services.temporal, services.settings)
+    # the search component counts on this process's own index reader, not a new one per probe
+    states = await all_components(services.engine, services.temporal, services.settings,
+                                  search_reader=lambda: get_search_index(services))
     ready = all(s.ok for s in states if s.required)
     body = {"status": "ready" if ready else "not_ready", "components": {s.name: s.as_dict() for s in states}}
     return JSONResponse(body, status_code=200 if ready else 503)
