@@ -235,10 +235,10 @@ async def delete_answer(session: AsyncSession, actor: Actor, question_id: int, a
 async def add_attachment(session: AsyncSession, actor: Actor, store: AttachmentStore, question_id: int, answer_id: int,
                          filename: str | None, chunks: AsyncIterable[bytes], *, max_bytes: int) -> tuple[KbAttachment, bool]:
     """A form or guide attached to an answer: size and type checked from the bytes as they come
-    (as ticket attachments); the same file twice on one answer is kept once. Returns
-    (attachment, created); the caller commits."""
-    await get_answer(session, question_id, answer_id)
-    await session.commit()  # no pooled connection waits while a slow client sends its bytes
+    (as ticket attachments); the same file twice on one answer is kept once, and the answer is
+    checked again under the question's lock once the bytes are in. Returns (attachment, created);
+    the caller commits. The caller should find the answer and end its read transaction first
+    (a 404 before any byte is read; no pooled connection waits on a slow upload)."""
     received = await receive(store, chunks, filename, max_bytes)
     try:
         await get_question(session, question_id, for_update=True)
