@@ -71,10 +71,11 @@ def index(settings: Settings, runtime: Runtime, mode: str, progress: Progress | 
     return asyncio.run(_in_process(settings, url, mode, progress))
 
 
-async def _counts(sessions: Any, rebuild: bool) -> tuple[int, int]:
+async def _to_index(sessions: Any, rebuild: bool) -> int:
+    """How many questions this run will index: all of them for a rebuild (marked pending), else
+    those pending."""
     async with unit_of_work(sessions) as session:
-        total = (await kb_indexing.mark_all_pending(session)) if rebuild else await kb_indexing.pending_count(session)
-        return total, await kb_indexing.pending_count(session)
+        return (await kb_indexing.mark_all_pending(session)) if rebuild else await kb_indexing.pending_count(session)
 
 
 async def _in_process(settings: Settings, url: str, mode: str, progress: Progress | None) -> int:
@@ -84,7 +85,7 @@ async def _in_process(settings: Settings, url: str, mode: str, progress: Progres
     index = open_search_index(settings, writer=True)
     try:
         sessions = make_sessionmaker(engine)
-        total, _ = await _counts(sessions, mode == "rebuild")
+        total = await _to_index(sessions, mode == "rebuild")
         if mode == "rebuild":
             await index.rebuild([])
         report = await kb_indexing.sync_pending(sessions, index, progress=(lambda n: progress(n, total)) if progress else None)
@@ -105,7 +106,7 @@ async def _through_worker(settings: Settings, runtime: Runtime, url: str, mode: 
     engine = make_async_engine(url, pool_size=2, max_overflow=0)
     try:
         sessions = make_sessionmaker(engine)
-        total, _ = await _counts(sessions, mode == "rebuild")
+        total = await _to_index(sessions, mode == "rebuild")
         handle = await client.start_workflow(SYNC_KB_INDEX_WORKFLOW, "rebuild" if mode == "rebuild" else "pending",
                                              id=f"kb-index-cli-{mode}-{uuid.uuid4().hex[:12]}",
                                              task_queue=settings.task_queue)
