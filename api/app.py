@@ -29,6 +29,7 @@ from api.routers import (
     inbox,
     kb,
     me,
+    message_templates,
     messages,
     notification_settings,
     notifications,
@@ -122,7 +123,7 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
     for router in (health.router, auth.router, me.router, users.router, org_units.router, access.roles, access.menus,
                    access.groups, catalog.areas, catalog.fields, audit.router, tickets.router, inbox.router,
                    notifications.router, attachments.router, dispatch_rules.router, notification_settings.me,
-                   notification_settings.admin, kb.router, api_tokens.router,
+                   notification_settings.admin, kb.router, api_tokens.router, message_templates.router,
                    ticket_messages.router, messages.router, webhooks.router,  # /messages/segments before /messages/{id}
                    *extra_routers):
         app.include_router(router)

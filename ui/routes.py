@@ -16,7 +16,7 @@ from ui.pages import desk, inbox, live, sms_inbox
 from ui.pages import ticket_lists
 from ui.pages import ticket_detail
 from ui.pages import admin_audit, admin_fields, admin_org, admin_people, desk_rules
-from ui.pages import admin_api_tokens, kb_admin, kb_admin_question, kb_desk, kb_public
+from ui.pages import admin_api_tokens, admin_message_templates, kb_admin, kb_admin_question, kb_desk, kb_public
 from ui.security import PageRoute, SecureStaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -28,7 +28,8 @@ for pages in (auth.router, account.router, home.router, ticket_lists.router):
     router.include_router(pages)
 for pages in (desk.router, inbox.router, live.router, sms_inbox.router):  # the work screens of the desk and the units
     router.include_router(pages)
-for pages in (admin_people.router, admin_org.router, admin_fields.router, desk_rules.router, admin_audit.router):
+for pages in (admin_people.router, admin_org.router, admin_fields.router, desk_rules.router, admin_audit.router,
+              admin_message_templates.router):
     router.include_router(pages)
 # The knowledge base: administration (/admin/kb/new before /admin/kb/{id}), API keys, the desk's
 # look-up and the public look-ups without sign-in.

@@ -35,8 +35,22 @@ class UserNotificationSetting(SQLModel, table=True):
     in_app: bool = True
     sms: bool = False
     email: bool = False
-    sms_text: str | None = Field(default=None, max_length=300, description="own SMS text; placeholders {code} {title}")
+    sms_text: str | None = Field(default=None, max_length=300,
+                                  description="own SMS text: a message template (core.services.message_templates)")
     updated_at: datetime = updated_at_field()
+
+
+class MessageTemplate(SQLModel, table=True):
+    """An administrator's text for one kind of message the system sends (core.services.message_templates);
+    no row = the built-in default."""
+
+    __tablename__ = "message_template"
+
+    key: str = Field(primary_key=True, max_length=60)
+    body: str = Field(sa_type=sa.Text)
+    enabled: bool = True
+    updated_at: datetime = updated_at_field()
+    updated_by_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
 
 
 class DeliveryStatus(StrEnum):

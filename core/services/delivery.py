@@ -37,7 +37,7 @@ from core.models.notifications import DeliveryStatus, NotificationDelivery, Noti
 from core.models.tickets import InAppNotification, Ticket
 from core.ports import Notification, Notifier, PermanentSendError
 from core.services import live
-from core.services.notification_settings import choices_for, is_mobile, render_sms
+from core.services.notification_settings import choices_for, is_mobile, staff_sms
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ async def notify_users(session: AsyncSession, user_ids: Sequence[int], event: No
         person = people.get(user_id)
         if person is None:
             continue
-        text = render_sms(event, choice, ticket.code, title)
+        text = await staff_sms(session, event, choice, ticket.code, title)
         if choice.sms and is_mobile(person.phone):
             await queue_message(session, f"{user_key}:sms", "sms", person.phone, text, event.value, user_id, ticket.id)  # type: ignore[arg-type]
         if choice.email and person.email:

@@ -17,7 +17,6 @@ Defaults, chosen so that an SMS means "a ticket waits for you" and nobody gets t
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,9 +34,8 @@ from core.models.notifications import (
     NotificationSettingsOut,
     UserNotificationSetting,
 )
-from core.services import audit
+from core.services import audit, message_templates
 from core.services.actor import Actor
-from core.types import no_control_chars
 
 E = NotificationEvent
 
@@ -60,6 +58,8 @@ DEFAULTS: dict[NotificationEvent, Choice] = {
     E.ticket_overdue: Choice(in_app=True, sms=True),
 }
 
+SMS_MAX = 300  # characters of a person's own SMS text (UserNotificationSetting.sms_text)
+
 LABELS: dict[NotificationEvent, str] = {
     E.ticket_received: "Phản ánh được chuyển đến đơn vị (chờ phân công)",
     E.task_dispatch: "Phản ánh chờ Tổng đài điều phối",
@@ -69,20 +69,6 @@ LABELS: dict[NotificationEvent, str] = {
     E.ticket_due_soon: "Phản ánh sắp đến hạn xử lý",
     E.ticket_overdue: "Phản ánh quá hạn xử lý",
 }
-
-# No personal data of the citizen in an SMS: it travels in clear through an outside provider.
-DEFAULT_SMS_TEXTS: dict[NotificationEvent, str] = {
-    E.ticket_received: "Tổng đài 1022 Đồng Nai: {title} - phản ánh {code}.",
-    E.task_dispatch: "Tổng đài 1022 Đồng Nai: phản ánh {code} chờ điều phối ({title}).",
-    E.task_assign: "Tổng đài 1022 Đồng Nai: phản ánh {code} chờ anh/chị: {title}.",
-    E.task_process: "Tổng đài 1022 Đồng Nai: phản ánh {code} chờ anh/chị xử lý.",
-    E.task_approve: "Tổng đài 1022 Đồng Nai: phản ánh {code} chờ anh/chị phê duyệt ({title}).",
-    E.ticket_due_soon: "Tổng đài 1022 Đồng Nai: phản ánh {code} sắp đến hạn xử lý.",
-    E.ticket_overdue: "Tổng đài 1022 Đồng Nai: phản ánh {code} đã quá hạn xử lý.",
-}
-
-PLACEHOLDERS = ("code", "title")
-SMS_MAX = 300
 
 
 def task_event(lane: str | None, bpmn_id: str) -> NotificationEvent:
@@ -96,9 +82,14 @@ def task_event(lane: str | None, bpmn_id: str) -> NotificationEvent:
     return E.task_assign
 
 
-def render_sms(event: NotificationEvent, choice: Choice, code: str, title: str) -> str:
-    text = choice.sms_text or DEFAULT_SMS_TEXTS[event]
-    return text.format(code=code, title=title)[:SMS_MAX]
+async def staff_sms(session: AsyncSession, event: NotificationEvent, choice: Choice, code: str, title: str) -> str:
+    """The SMS for this event: the person's own text, else the administrators' template. No
+    personal data of the citizen goes in it: it travels in clear through an outside provider."""
+    key = message_templates.staff_key(event)
+    values = {"code": code, "title": title}
+    if choice.sms_text:
+        return message_templates.render_text(message_templates.kind_of(key), choice.sms_text, values)
+    return await message_templates.render(session, key, values) or ""
 
 
 def is_mobile(phone: str | None) -> bool:
@@ -139,13 +130,14 @@ async def get_settings(session: AsyncSession, user: User) -> NotificationSetting
     rows = {r.event: r for r in (await session.exec(select(UserNotificationSetting).where(
         UserNotificationSetting.user_id == user.id))).all()}
     desk = bool(await desk_users(session, [user.id]))  # type: ignore[list-item]
+    templates = {t.key: t.body for t in await message_templates.list_templates(session)}
     items = []
     for event in NotificationEvent:
         row = rows.get(event.value)
         choice = Choice(row.in_app, row.sms, row.email, row.sms_text) if row else default_choice(event, desk)
         items.append(NotificationSettingOut(event=event, label=LABELS[event], in_app=choice.in_app, sms=choice.sms,
                                             email=choice.email, sms_text=choice.sms_text,
-                                            default_sms_text=DEFAULT_SMS_TEXTS[event], is_default=row is None))
+                                            default_sms_text=templates[message_templates.staff_key(event)], is_default=row is None))
     return NotificationSettingsOut(user_id=user.id, sms_phone=user.phone if is_mobile(user.phone) else None,  # type: ignore[arg-type]
                                    items=items)
 
@@ -192,23 +184,15 @@ def _checked(item: NotificationSettingIn, index: int, user: User, current: Choic
     cannot be reached on is refused only when it is being switched on, so sending back the
     settings as read (defaults included) always works."""
     text = (item.sms_text or "").strip() or None
-    if text is not None and not _valid_template(text):
-        return {"field": f"items.{index}.sms_text", "message": "Only these placeholders may be used: {allowed}.",
-                "params": {"allowed": "{code}, {title}"}}
+    problem = message_templates.check_problem(message_templates.kind_of(message_templates.staff_key(item.event)), text) \
+        if text is not None else None
+    if problem is not None:
+        return {"field": f"items.{index}.sms_text", "message": problem[0], "params": problem[1]}
     if item.sms and not current.sms and not is_mobile(user.phone):
         return {"field": f"items.{index}.sms", "message": "SMS need a mobile phone number in the profile; add one first."}
     if item.email and not current.email and not user.email:
         return {"field": f"items.{index}.email", "message": "Email needs an email address in the profile; add one first."}
     return Choice(item.in_app, item.sms, item.email, text)
-
-
-def _valid_template(text: str) -> bool:
-    try:
-        no_control_chars(text)
-        parts = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
-    except ValueError:  # control characters, or a lone { or }
-        return False
-    return all(name in PLACEHOLDERS and not spec and not conv for name, spec, conv in parts)
 
 
 def _snapshot(settings: NotificationSettingsOut, events: dict[NotificationEvent, Any]) -> dict[str, Any]:

@@ -71,6 +71,7 @@ MENUS: tuple[tuple[str, str, str | None, str, str | None], ...] = (
     ("ADMIN_AUDIT", "Nhật ký hệ thống", "/admin/audit", "journal-text", "ADMIN"),
     ("ADMIN_KB", "Cơ sở tri thức", "/admin/kb", "book-half", "ADMIN"),
     ("ADMIN_API_TOKENS", "Khóa API", "/admin/api-tokens", "key", "ADMIN"),
+    ("ADMIN_MESSAGE_TEMPLATES", "Mẫu tin nhắn", "/admin/message-templates", "chat-square-text", "ADMIN"),
 )
 
 ROLE_MENUS: dict[str, tuple[str, ...]] = {

@@ -156,23 +156,23 @@ def test_sms_settings_are_validated_and_persist(page: Page, api: httpx.Client) -
     expect(process.get_by_role("checkbox", name="Nhận SMS")).to_be_checked()
     # when the SMS for reports to process is switched off and a text with an unknown placeholder is given
     process.get_by_role("checkbox", name="Nhận SMS").uncheck()
-    approve.get_by_label("Nội dung SMS").fill("Phản ánh {ma} chờ anh/chị duyệt")
+    approve.get_by_label("Nội dung SMS").fill("Phản ánh {{ ma }} chờ anh/chị duyệt")
     page.get_by_role("button", name="Lưu cấu hình gửi SMS").click()
     # then the text is refused next to its field, and the unticked box stays unticked
-    expect(page.locator("#f-sms_text_task_approve-error")).to_have_text("Chỉ được dùng các tham số: {code}, {title}.")
+    expect(page.locator("#f-sms_text_task_approve-error")).to_have_text("Không có biến ma. Chỉ được dùng: {{ code }}, {{ title }}.")
     expect(process.get_by_role("checkbox", name="Nhận SMS")).not_to_be_checked()
     assert_accessible(page)
     # when the text is corrected
-    approve.get_by_label("Nội dung SMS").fill("Tổng đài 1022: phản ánh {code} chờ anh/chị duyệt")
+    approve.get_by_label("Nội dung SMS").fill("Tổng đài 1022: phản ánh {{ code }} chờ anh/chị duyệt")
     page.get_by_role("button", name="Lưu cấu hình gửi SMS").click()
     # then it is saved, shown again after a reload, and the service has it (and audited it)
     expect(page.get_by_role("status")).to_have_text("Đã lưu cấu hình gửi SMS.")
     page.reload()
     expect(process.get_by_role("checkbox", name="Nhận SMS")).not_to_be_checked()
-    expect(approve.get_by_label("Nội dung SMS")).to_have_value("Tổng đài 1022: phản ánh {code} chờ anh/chị duyệt")
+    expect(approve.get_by_label("Nội dung SMS")).to_have_value("Tổng đài 1022: phản ánh {{ code }} chờ anh/chị duyệt")
     items = {i["event"]: i for i in api.get(f"/api/v1/users/{user['id']}/notification-settings").json()["items"]}
     assert items["task_process"]["sms"] is False
-    assert items["task_approve"]["sms_text"] == "Tổng đài 1022: phản ánh {code} chờ anh/chị duyệt"
+    assert items["task_approve"]["sms_text"] == "Tổng đài 1022: phản ánh {{ code }} chờ anh/chị duyệt"
     audit = api.get("/api/v1/audit", params={"entity": "user", "entity_id": str(user["id"])}).json()["items"]
     assert any(e["action"] == "notification_settings.update" for e in audit)
 

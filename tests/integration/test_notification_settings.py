@@ -39,7 +39,7 @@ async def test_defaults_depend_on_the_event_and_the_desk(client, as_user) -> Non
     assert {e for e, i in items.items() if i["sms"]} == {"ticket_received", "task_process", "task_approve", "ticket_due_soon",
                                                          "ticket_overdue"}
     assert officer["sms_phone"] == "0900000009"
-    assert "{code}" in items["task_process"]["default_sms_text"] and items["task_process"]["label"]
+    assert "{{ code }}" in items["task_process"]["default_sms_text"] and items["task_process"]["label"]
     # and the desk, which works on screen, gets no SMS at all by default
     assert not any(i["sms"] for i in desk["items"])
 
@@ -49,12 +49,12 @@ async def test_a_person_changes_their_settings_and_can_go_back_to_the_defaults(c
     # when the officer turns the processing SMS off and words the overdue one
     response = await client.put(ME, headers=officer, json={"items": [
         {"event": "task_process", "in_app": True, "sms": False},
-        {"event": "ticket_overdue", "in_app": False, "sms": True, "sms_text": "  Quá hạn: {code} ({title})  "}]})
+        {"event": "ticket_overdue", "in_app": False, "sms": True, "sms_text": "  Quá hạn: {{ code }} ({{ title }})  "}]})
     assert response.status_code == 200, response.text
     # then those change and nothing else does
     items = by_event(response.json())
     assert (items["task_process"]["sms"], items["task_process"]["is_default"]) == (False, False)
-    assert items["ticket_overdue"]["sms_text"] == "Quá hạn: {code} ({title})" and not items["ticket_overdue"]["in_app"]
+    assert items["ticket_overdue"]["sms_text"] == "Quá hạn: {{ code }} ({{ title }})" and not items["ticket_overdue"]["in_app"]
     assert items["task_approve"]["is_default"] and items["task_approve"]["sms"]
     assert by_event((await client.get(ME, headers=officer)).json()) == items
     # and the change is in the audit trail, with the events changed only
@@ -69,12 +69,14 @@ async def test_a_person_changes_their_settings_and_can_go_back_to_the_defaults(c
 
 
 @pytest.mark.parametrize(("items", "field", "message"), [
-    ([{"event": "task_process", "in_app": True, "sms": True, "sms_text": "Việc {ma_so}"}],
-     "items.0.sms_text", "Chỉ được dùng các tham số: {code}, {title}."),
-    ([{"event": "task_process", "in_app": True, "sms": True, "sms_text": "Việc {code!r}"}],
-     "items.0.sms_text", "Chỉ được dùng các tham số: {code}, {title}."),
-    ([{"event": "task_process", "in_app": True, "sms": True, "sms_text": "Việc {code"}],
-     "items.0.sms_text", "Chỉ được dùng các tham số: {code}, {title}."),
+    ([{"event": "task_process", "in_app": True, "sms": True, "sms_text": "Việc {{ ma_so }}"}],
+     "items.0.sms_text", "Không có biến ma_so. Chỉ được dùng: {{ code }}, {{ title }}."),
+    ([{"event": "task_process", "in_app": True, "sms": True, "sms_text": "Việc {code}"}],
+     "items.0.sms_text", "Hãy viết biến trong cặp ngoặc nhọn kép: {{ code }}."),
+    ([{"event": "task_process", "in_app": True, "sms": True, "sms_text": "Việc {{ code"}],
+     "items.0.sms_text", "Nội dung viết chưa đúng ở dòng 1: hãy viết biến theo dạng {{ code }}."),
+    ([{"event": "task_process", "in_app": True, "sms": True, "sms_text": "Việc {{ code.__class__ }}"}],
+     "items.0.sms_text", "Mẫu tin nhắn dùng thành phần không được phép."),
     ([{"event": "task_process", "in_app": True, "sms": True},
       {"event": "task_process", "in_app": False, "sms": False}], "items.1.event", "Sự kiện task_process bị khai báo hai lần."),
 ])
