@@ -19,15 +19,9 @@ from core.errors import HotlineError
 from core.i18n import translate
 from core.models.tickets import Ticket, TicketStatus
 from core.ports import Notifier
-from core.services import delivery, lifecycle
+from core.services import delivery, lifecycle, message_templates, tickets
 
 OPERATORS = ("auto_dispatch", "move_ticket", "mark_overdue", "notify_unit", "notify_citizen")
-
-CITIZEN_TEXTS = {
-    "received": "Tổng đài 1022 Đồng Nai đã tiếp nhận phản ánh {code} của bạn. Cảm ơn bạn đã liên hệ.",
-    "resolved": "Phản ánh {code} của bạn đã được xử lý: {result}",
-}
-
 
 def _permanent(exc: HotlineError) -> ApplicationError:
     return ApplicationError(f"invalid_params: {translate(exc.message, 'en', **exc.params)} {exc.details or ''}",
@@ -96,11 +90,17 @@ class TicketOperations:
             ticket = (await session.exec(select(Ticket).where(Ticket.code == input.business_key))).first()
             if ticket is None or not ticket.citizen_phone:
                 return {"sent": False}
-            template = CITIZEN_TEXTS.get(str(input.params.get("kind")), "{result}")
-            body = template.format(code=ticket.code, result=_text(input.params, "result") or "")
+            template = f"citizen_{input.params.get('kind')}"
+            if template not in message_templates.KINDS:
+                raise ApplicationError(f"invalid_params: no citizen message {template!r}", type="invalid_params",
+                                       non_retryable=True)
+            body = await message_templates.render(session, template, {
+                "code": ticket.code, "result": _text(input.params, "result") or "",
+                "received_at": ticket.created_at.astimezone(tickets.LOCAL_TZ).strftime("%d/%m/%Y %H:%M")})
+            if body is None:
+                return {"sent": False, "switched_off": True}
             # Recorded once, then sent once: a retried activity does not text the citizen twice.
-            await delivery.queue_message(session, key, "sms", ticket.citizen_phone, body,
-                                         f"citizen_{input.params.get('kind')}", ticket_id=ticket.id)
+            await delivery.queue_message(session, key, "sms", ticket.citizen_phone, body, template, ticket_id=ticket.id)
         report = await delivery.send_pending(self.sessions, self.notifier, key, retry_errors=True)
         if report.failed:
             raise ApplicationError("the SMS gateway failed; retrying", type="delivery_failed")
