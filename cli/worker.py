@@ -67,7 +67,7 @@ async def run_worker(client: Client, settings: Settings, notifier: Notifier,
     from search import open_search_index
 
     index = open_search_index(settings, writer=True)
-    gateways = open_gateways(settings)
+    gateways = open_gateways(settings, sessions)
     try:
         worker = build_worker(client, settings, notifier, sessions, index, gateways)
         await client.start_workflow(SYNC_KB_INDEX_WORKFLOW, "reconcile", id=f"kb-index-reconcile-{uuid.uuid4()}",

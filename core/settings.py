@@ -136,11 +136,19 @@ class Settings(BaseSettings):
                                  "error_message": "error_message"})
     brandname_status_values: dict[str, str] = Field(default_factory=dict,
                                                     description="provider status -> queued|sent|delivered|failed")
-    # Zalo Official Account (INT-06); the channel is on when the access token and secret key are set
+    # Zalo Official Account (INT-06); the channel is on when the OA secret key and an access token
+    # or a refresh token are set. Tokens are kept (encrypted) in the database and renewed there.
     zalo_app_id: str | None = None
     zalo_oa_secret_key: SecretStr | None = Field(default=None, description="OA secret key: webhook signatures")
-    zalo_access_token: SecretStr | None = Field(default=None, description="OA access token (renewed outside)")
+    zalo_access_token: SecretStr | None = Field(
+        default=None, description="OA access token: seeds the token store (optional with a refresh token)")
+    zalo_app_secret_key: SecretStr | None = Field(
+        default=None, description="the Zalo app's secret key (OAuth token renewal), not the OA secret key")
+    zalo_refresh_token: SecretStr | None = Field(
+        default=None, description="OA refresh token: seeds the token store; a new value re-seeds it")
     zalo_api_base: str = "https://openapi.zalo.me"
+    zalo_oauth_base: str = Field(default="https://oauth.zaloapp.com",
+                                 description="where access tokens are renewed (tests: a local double)")
     zalo_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     # Data
@@ -176,10 +184,14 @@ class Settings(BaseSettings):
                 problems.append("HOTLINE_TWILIO_FROM_NUMBER or HOTLINE_TWILIO_MESSAGING_SERVICE_SID must be set")
         if self.sms_gateway == "http" and not self.brandname_url:
             problems.append("HOTLINE_BRANDNAME_URL must be set for the http SMS gateway")
-        if bool(self.zalo_access_token) != bool(self.zalo_oa_secret_key):
-            problems.append("HOTLINE_ZALO_ACCESS_TOKEN and HOTLINE_ZALO_OA_SECRET_KEY go together")
+        if bool(self.zalo_access_token or self.zalo_refresh_token) != bool(self.zalo_oa_secret_key):
+            problems.append("HOTLINE_ZALO_OA_SECRET_KEY and HOTLINE_ZALO_ACCESS_TOKEN (or HOTLINE_ZALO_REFRESH_TOKEN) "
+                            "go together")
+        if self.zalo_refresh_token and not (self.zalo_app_id and self.zalo_app_secret_key):
+            problems.append("HOTLINE_ZALO_REFRESH_TOKEN needs HOTLINE_ZALO_APP_ID and HOTLINE_ZALO_APP_SECRET_KEY")
         if self.env is Environment.production:
             urls = {"HOTLINE_TWILIO_API_BASE": self.twilio_api_base, "HOTLINE_ZALO_API_BASE": self.zalo_api_base,
+                    "HOTLINE_ZALO_OAUTH_BASE": self.zalo_oauth_base,
                     "HOTLINE_BRANDNAME_URL": self.brandname_url or "https://"}
             problems += [f"{name} must be an https:// URL in production" for name, url in urls.items()
                          if not url.startswith("https://")]

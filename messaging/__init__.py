@@ -3,15 +3,19 @@ development console gateway) and the Zalo Official Account API, behind `core.por
 
 Entry points wire them (nothing is built at import time)::
 
-    gateways = open_gateways(settings)   # {"console": …, "twilio": …, "zalo": …} by gateway name
+    gateways = open_gateways(settings, sessions)   # {"console": …, "twilio": …, "zalo": …} by name
     sms = sms_gateway(settings)          # the one HOTLINE_SMS_GATEWAY names
     ...
     await close_gateways(gateways)       # at shutdown: HTTP connection pools
 
 `open_gateways` returns the configured SMS gateway, every other SMS gateway whose settings are
 complete (status callbacks of messages sent before a switch of provider still land), the console
-gateway outside production, and Zalo when its access token and secret key are set. A webhook route
-reads `gateways[name]`; the gateway's `name` is also `SendResult.provider`.
+gateway outside production, and Zalo when its OA secret key and an access or refresh token are set.
+A webhook route reads `gateways[name]`; the gateway's `name` is also `SendResult.provider`.
+
+`sessions` (the database) is where Zalo's rotating token pair is kept and renewed
+(messaging/zalo_oa.py); without it (tests and tools outside production) Zalo sends with the
+configured access token as is and cannot renew it.
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ from messaging.console import ConsoleGateway
 from messaging.http_brandname import BrandnameConfig, HttpBrandnameGateway
 from messaging.segments import SegmentCount, sms_segments
 from messaging.twilio_sms import TwilioGateway
-from messaging.zalo_oa import ZaloGateway
+from messaging.zalo_oa import StaticZaloTokens, StoredZaloTokens, ZaloGateway, ZaloTokens
 
 __all__ = ["SegmentCount", "brandname_gateway", "close_gateways", "console_gateway", "open_gateways",
-           "sms_gateway", "sms_segments", "twilio_gateway", "zalo_gateway"]
+           "sms_gateway", "sms_segments", "twilio_gateway", "zalo_configured", "zalo_gateway"]
 
 
 def _secret(value: object) -> str:
@@ -69,12 +73,27 @@ def brandname_gateway(settings: Settings) -> HttpBrandnameGateway:
         status_values=dict(settings.brandname_status_values)))
 
 
-def zalo_gateway(settings: Settings) -> ZaloGateway:
-    if not (settings.zalo_access_token and settings.zalo_oa_secret_key):
-        raise ValueError("Zalo OA is not configured (HOTLINE_ZALO_ACCESS_TOKEN, HOTLINE_ZALO_OA_SECRET_KEY)")
-    return ZaloGateway(_secret(settings.zalo_access_token), _secret(settings.zalo_oa_secret_key),
-                       app_id=settings.zalo_app_id, api_base=settings.zalo_api_base,
-                       timeout=settings.zalo_timeout_seconds)
+def zalo_configured(settings: Settings) -> bool:
+    return bool((settings.zalo_access_token or settings.zalo_refresh_token) and settings.zalo_oa_secret_key)
+
+
+def zalo_gateway(settings: Settings, sessions: async_sessionmaker[AsyncSession] | None = None) -> ZaloGateway:
+    if not zalo_configured(settings):
+        raise ValueError("Zalo OA is not configured (HOTLINE_ZALO_OA_SECRET_KEY and HOTLINE_ZALO_ACCESS_TOKEN or "
+                         "HOTLINE_ZALO_REFRESH_TOKEN)")
+    tokens: ZaloTokens
+    if sessions is not None:
+        tokens = StoredZaloTokens(
+            sessions, secret_key=_secret(settings.secret_key), app_id=settings.zalo_app_id,
+            app_secret_key=_secret(settings.zalo_app_secret_key) or None, oauth_base=settings.zalo_oauth_base,
+            seed_access_token=_secret(settings.zalo_access_token) or None,
+            seed_refresh_token=_secret(settings.zalo_refresh_token) or None, timeout=settings.zalo_timeout_seconds)
+    elif settings.zalo_refresh_token or settings.is_production:
+        raise ValueError("Zalo's tokens are kept and renewed in the database: pass the sessions")
+    else:
+        tokens = StaticZaloTokens(_secret(settings.zalo_access_token))
+    return ZaloGateway(tokens, _secret(settings.zalo_oa_secret_key), app_id=settings.zalo_app_id,
+                       api_base=settings.zalo_api_base, timeout=settings.zalo_timeout_seconds)
 
 
 def sms_gateway(settings: Settings) -> MessageGateway:
@@ -83,7 +102,8 @@ def sms_gateway(settings: Settings) -> MessageGateway:
         settings)
 
 
-def open_gateways(settings: Settings) -> dict[str, MessageGateway]:
+def open_gateways(settings: Settings,
+                  sessions: async_sessionmaker[AsyncSession] | None = None) -> dict[str, MessageGateway]:
     gateways: dict[str, MessageGateway] = {}
     chosen = sms_gateway(settings)
     gateways[chosen.name] = chosen
@@ -94,8 +114,8 @@ def open_gateways(settings: Settings) -> dict[str, MessageGateway]:
         gateways["twilio"] = twilio_gateway(settings)
     if "http" not in gateways and settings.brandname_url:
         gateways["http"] = brandname_gateway(settings)
-    if settings.zalo_access_token and settings.zalo_oa_secret_key:
-        gateways["zalo"] = zalo_gateway(settings)
+    if zalo_configured(settings):
+        gateways["zalo"] = zalo_gateway(settings, sessions)
     return gateways
 
 

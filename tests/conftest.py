@@ -138,7 +138,7 @@ async def running(settings: Settings, temporal_env: WorkflowEnvironment) -> Asyn
         services.temporal = temporal_env.client
         notifier = ConsoleNotifier()
         index = open_search_index(settings, writer=True)  # the worker is the index's only writer
-        gateways = open_gateways(settings)  # the console SMS gateway unless a test configures a provider
+        gateways = open_gateways(settings, services.sessions)  # console SMS unless a test configures a provider
         try:
             async with build_worker(temporal_env.client, settings, notifier, services.sessions, index, gateways):
                 transport = httpx.ASGITransport(app=application, client=("10.9.8.7", 4321))

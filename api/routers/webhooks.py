@@ -50,7 +50,7 @@ def gateways_of(services: AppServices) -> dict[str, MessageGateway]:
     if gateways is None:
         from messaging import open_gateways
 
-        gateways = services.extra[GATEWAYS_KEY] = open_gateways(services.settings)
+        gateways = services.extra[GATEWAYS_KEY] = open_gateways(services.settings, services.sessions)
     return gateways  # type: ignore[no-any-return]
 
 

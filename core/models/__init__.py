@@ -19,6 +19,7 @@ from core.models.audit import AuditLog  # noqa: E402
 from core.models.auth import AuthSession, PasswordReset, SessionKind  # noqa: E402
 from core.models.casbin import CasbinRule  # noqa: E402
 from core.models.catalog import Area, AreaLevel, TicketField  # noqa: E402
+from core.models.credentials import ProviderCredential  # noqa: E402
 from core.models.kb import ApiToken, KbAnswer, KbAttachment, KbQuestion  # noqa: E402
 from core.models.messages import Message, MessageChannel, MessageDirection, MessageStatus  # noqa: E402
 from core.models.notifications import NotificationDelivery, UserNotificationSetting  # noqa: E402
@@ -56,6 +57,7 @@ __all__ = [
     "MessageDirection",
     "MessageStatus",
     "NotificationDelivery",
+    "ProviderCredential",
     "Ticket",
     "TicketCounter",
     "TicketAttachment",

@@ -1,12 +1,14 @@
-"""Zalo OA gateway: sending through the local Zalo double, signed webhook events."""
+"""Zalo OA gateway: sending through the local Zalo double, renewing a rejected access token and
+resending once, the OAuth v4 renewal call, signed webhook events."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from core.ports import (
     InvalidSignature,
@@ -16,14 +18,18 @@ from core.ports import (
     TransientSendError,
     WebhookRequest,
 )
+from core.services.provider_credentials import CredentialCipher, CredentialsUnreadable, RefreshRefused
 from core.settings import Settings
-from messaging import zalo_gateway
-from messaging.zalo_oa import ZaloGateway
+from messaging import zalo_configured, zalo_gateway
+from messaging.zalo_oa import StoredZaloTokens, ZaloGateway
 from tests.doubles.zalo_double import (
     ACCESS_TOKEN,
     APP_ID,
+    APP_SECRET_KEY,
     OA_ID,
     OA_SECRET_KEY,
+    OAUTH_PATH,
+    REFRESH_TOKEN,
     SEND_PATH,
     ZaloDouble,
     signed_event,
@@ -194,3 +200,163 @@ def test_user_received_message_is_a_delivery_report(gateway: ZaloGateway) -> Non
 def test_webhooks_are_answered_with_json(gateway: ZaloGateway) -> None:
     content_type, body = gateway.webhook_answer()
     assert content_type == "application/json" and json.loads(body) == {"ok": True}
+
+
+# --- access tokens: renewal and resend (no database: the token store is in-memory here) ---------
+
+class FakeTokens:
+    """A token holder that renews from the double's OAuth endpoint without a database."""
+
+    def __init__(self, double: ZaloDouble, token: str = ACCESS_TOKEN) -> None:
+        self.double, self.token, self.renewed_after = double, token, []  # type: ignore[var-annotated]
+
+    async def current(self) -> str:
+        return self.token
+
+    async def renew(self, failed: str, reason: str) -> str:
+        self.renewed_after.append((failed, reason))
+        with self.double._lock:
+            self.token = self.double.access_token or "still-expired"
+        return self.token
+
+
+async def test_a_rejected_token_is_renewed_once_and_the_message_resent_once(double: ZaloDouble) -> None:
+    tokens = FakeTokens(double, token="old-token")
+    gateway = ZaloGateway(tokens, OA_SECRET_KEY, api_base=double.url, timeout=0.5)
+    try:
+        result = await gateway.send(reply())
+    finally:
+        await gateway.aclose()
+    assert result.status == "sent" and len(double.sent) == 1
+    assert [failed for failed, _ in tokens.renewed_after] == ["old-token"] and "-216" in tokens.renewed_after[0][1]
+    assert [r.headers["access_token"] for r in double.received("POST", SEND_PATH)] == ["old-token", ACCESS_TOKEN]
+
+
+@pytest.mark.parametrize("code", [-216, -220])
+async def test_a_renewed_token_that_is_rejected_again_is_transient_without_a_loop(double: ZaloDouble,
+                                                                                 code: int) -> None:
+    tokens = FakeTokens(double)
+    gateway = ZaloGateway(tokens, OA_SECRET_KEY, api_base=double.url, timeout=0.5)
+    double.fail_next_with_error(code, "Access token is expired", times=5)
+    try:
+        with pytest.raises(TransientSendError, match=f"{code}.*again"):
+            await gateway.send(reply())
+    finally:
+        await gateway.aclose()
+    assert len(tokens.renewed_after) == 1 and len(double.received("POST", SEND_PATH)) == 2
+
+
+async def test_without_a_token_store_a_rejected_token_is_transient_and_not_resent(double: ZaloDouble) -> None:
+    gateway = gateway_for(double.url, zalo_access_token="expired-token")
+    try:
+        with pytest.raises(TransientSendError, match="operator must renew"):
+            await gateway.send(reply())
+    finally:
+        await gateway.aclose()
+    assert len(double.received("POST", SEND_PATH)) == 1 and double.renewals == []
+
+
+# --- the OAuth v4 renewal call (parsing; the store is tested on PostgreSQL) ---------------------------
+
+def oauth_client(url: str, **overrides: object) -> StoredZaloTokens:
+    values: dict = {"secret_key": "s" * 40, "app_id": APP_ID, "app_secret_key": APP_SECRET_KEY, "oauth_base": url,
+                    "timeout": 0.5, "clock": lambda: NOW}
+    values.update(overrides)
+    return StoredZaloTokens(None, **values)  # type: ignore[arg-type]  # no database: _call_oauth only
+
+
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+async def test_a_renewal_posts_the_documented_form_and_reads_the_rotated_pair(double: ZaloDouble) -> None:
+    tokens = oauth_client(double.url)
+    try:
+        pair = await tokens._call_oauth(REFRESH_TOKEN)
+    finally:
+        await tokens.aclose()
+    request = double.received("POST", OAUTH_PATH)[0]
+    assert request.headers["secret_key"] == APP_SECRET_KEY
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert request.form() == {"refresh_token": REFRESH_TOKEN, "app_id": APP_ID, "grant_type": "refresh_token"}
+    assert (pair.access_token, pair.refresh_token) == double.issued[0] and pair.refresh_token != REFRESH_TOKEN
+    assert pair.expires_at == NOW + timedelta(seconds=90000)  # expires_in is a string of seconds
+
+
+async def test_a_spent_refresh_token_is_refused(double: ZaloDouble) -> None:
+    tokens = oauth_client(double.url)
+    try:
+        await tokens._call_oauth(REFRESH_TOKEN)
+        with pytest.raises(RefreshRefused, match="-14014 Invalid refresh token"):
+            await tokens._call_oauth(REFRESH_TOKEN)  # single use
+    finally:
+        await tokens.aclose()
+
+
+async def test_a_wrong_app_secret_is_refused(double: ZaloDouble) -> None:
+    tokens = oauth_client(double.url, app_secret_key="the-oa-secret-by-mistake")
+    try:
+        with pytest.raises(RefreshRefused, match="-118"):
+            await tokens._call_oauth(REFRESH_TOKEN)
+    finally:
+        await tokens.aclose()
+    assert double.refresh_token == REFRESH_TOKEN  # nothing was spent
+
+
+@pytest.mark.parametrize("failure", ["timeout", "502", "html"])
+async def test_an_oauth_outage_is_transient(double: ZaloDouble, failure: str) -> None:
+    if failure == "timeout":
+        double.fail_next_with_timeout()
+    elif failure == "502":
+        double.fail_next_with_status(502)
+    else:
+        double.fail_next_with_status(200, b"<html>maintenance</html>")
+    tokens = oauth_client(double.url)
+    try:
+        with pytest.raises(TransientSendError, match="Zalo OAuth"):
+            await tokens._call_oauth(REFRESH_TOKEN)
+    finally:
+        await tokens.aclose()
+
+
+# --- wiring and settings ------------------------------------------------------------------------------
+
+def test_a_refresh_token_alone_turns_zalo_on_but_needs_the_app_credentials() -> None:
+    base = {"zalo_oa_secret_key": OA_SECRET_KEY, "zalo_refresh_token": REFRESH_TOKEN}
+    with pytest.raises(ValidationError, match="HOTLINE_ZALO_APP_SECRET_KEY"):
+        Settings(**base)
+    with pytest.raises(ValidationError, match="HOTLINE_ZALO_APP_ID"):
+        Settings(**base, zalo_app_secret_key=APP_SECRET_KEY)
+    settings = Settings(**base, zalo_app_id=APP_ID, zalo_app_secret_key=APP_SECRET_KEY)
+    assert zalo_configured(settings)
+    with pytest.raises(ValidationError, match="HOTLINE_ZALO_OA_SECRET_KEY"):
+        Settings(zalo_refresh_token=REFRESH_TOKEN, zalo_app_id=APP_ID, zalo_app_secret_key=APP_SECRET_KEY)
+
+
+def test_production_renews_zalo_tokens_over_tls() -> None:
+    with pytest.raises(ValidationError, match="HOTLINE_ZALO_OAUTH_BASE must be an https"):
+        Settings(env="production", secret_key="x" * 40, zalo_oauth_base="http://127.0.0.1:9999")
+
+
+def test_a_refresh_token_needs_the_database() -> None:
+    settings = Settings(zalo_oa_secret_key=OA_SECRET_KEY, zalo_refresh_token=REFRESH_TOKEN, zalo_app_id=APP_ID,
+                        zalo_app_secret_key=APP_SECRET_KEY)
+    with pytest.raises(ValueError, match="pass the sessions"):
+        zalo_gateway(settings)
+
+
+def test_zalo_secrets_are_not_printed() -> None:
+    settings = Settings(zalo_oa_secret_key="zk-secret-value", zalo_refresh_token="zr-secret-value",
+                        zalo_app_id=APP_ID, zalo_app_secret_key="za-secret-value")
+    shown = repr(settings) + str(settings.model_dump())
+    assert not any(s in shown for s in ("zk-secret", "zr-secret", "za-secret"))
+
+
+def test_the_token_cipher_round_trips_and_fingerprints_with_a_key_of_its_own() -> None:
+    cipher, other = CredentialCipher("a" * 40), CredentialCipher("b" * 40)
+    stored = cipher.encrypt(REFRESH_TOKEN)
+    assert stored is not None and REFRESH_TOKEN not in stored and cipher.decrypt(stored) == REFRESH_TOKEN
+    assert cipher.encrypt(None) is None and cipher.decrypt(None) is None
+    with pytest.raises(CredentialsUnreadable):
+        other.decrypt(stored)
+    assert cipher.fingerprint("a", "b") != other.fingerprint("a", "b") != cipher.fingerprint("a", None)
+    assert len(cipher.fingerprint("a", "b")) == 64
