@@ -19,7 +19,7 @@ from core.errors import HotlineError
 from core.i18n import translate
 from core.models.tickets import Ticket, TicketStatus
 from core.ports import Notifier
-from core.services import delivery, lifecycle, message_templates, tickets
+from core.services import delivery, lifecycle, message_templates, messages, tickets
 
 OPERATORS = ("auto_dispatch", "move_ticket", "mark_overdue", "notify_unit", "notify_citizen")
 
@@ -88,7 +88,10 @@ class TicketOperations:
         key = f"{input.business_key}:{input.task_id}"
         async with unit_of_work(self.sessions) as session:
             ticket = (await session.exec(select(Ticket).where(Ticket.code == input.business_key))).first()
-            if ticket is None or not ticket.citizen_phone:
+            # a citizen who wrote on Zalo is told on Zalo; else by SMS to their phone
+            zalo_user = await messages.zalo_user_of(session, ticket.id) if ticket and ticket.channel == "zalo" else None
+            channel, recipient = ("zalo", zalo_user) if zalo_user else ("sms", ticket.citizen_phone if ticket else None)
+            if ticket is None or not recipient:
                 return {"sent": False}
             template = f"citizen_{input.params.get('kind')}"
             if template not in message_templates.KINDS:
@@ -100,7 +103,7 @@ class TicketOperations:
             if body is None:
                 return {"sent": False, "switched_off": True}
             # Recorded once, then sent once: a retried activity does not text the citizen twice.
-            await delivery.queue_message(session, key, "sms", ticket.citizen_phone, body, template, ticket_id=ticket.id)
+            await delivery.queue_message(session, key, channel, recipient, body, template, ticket_id=ticket.id)
         report = await delivery.send_pending(self.sessions, self.notifier, key, retry_errors=True)
         if report.failed:
             raise ApplicationError("the SMS gateway failed; retrying", type="delivery_failed")

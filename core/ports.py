@@ -25,6 +25,7 @@ class Notification:
     kind: str = "generic"
     sensitive: bool = False  # body holds a secret (reset code): never log it in production
     ticket_id: int | None = None  # the ticket it is about, for the message log
+    zalo_user_id: str | None = None  # a citizen who wrote on Zalo is answered there (then `phone` is not used)
 
 
 class Notifier(Protocol):

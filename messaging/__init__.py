@@ -128,10 +128,11 @@ async def close_gateways(gateways: dict[str, MessageGateway]) -> None:
 
 
 def gateway_notifier(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Notifier:
-    """The product's notifier: SMS through the configured gateway, written to the message log;
-    email to the console until an email provider exists."""
+    """The product's notifier: SMS through the configured gateway and Zalo through the OA (when
+    configured), written to the message log; email to the console until an email provider exists."""
     from messaging.notifier import GatewayNotifier
 
     show = not settings.is_production
+    zalo = zalo_gateway(settings, sessions) if zalo_configured(settings) else None
     return GatewayNotifier(sms_gateway(settings), sessions, fallback=ConsoleNotifier(show_sensitive=show),
-                           show_sensitive=show)
+                           show_sensitive=show, zalo=zalo)

@@ -130,7 +130,8 @@ async def send_ids(sessions: async_sessionmaker[AsyncSession], notifier: Notifie
             continue  # another attempt of the same activity claimed it
         message = Notification(key=row.dedupe_key, recipient_user_id=row.user_id, subject=SUBJECT, body=row.body,
                                kind=row.kind, phone=row.recipient if row.channel == "sms" else None,
-                               email=row.recipient if row.channel == "email" else None, ticket_id=row.ticket_id)
+                               email=row.recipient if row.channel == "email" else None, ticket_id=row.ticket_id,
+                               zalo_user_id=row.recipient if row.channel == "zalo" else None)
         try:
             provider_id = await notifier.send(message)
         except PermanentSendError as exc:

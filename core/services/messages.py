@@ -256,6 +256,14 @@ async def link_ticket(session: AsyncSession, actor: Actor, message_id: int, tick
     return message
 
 
+async def zalo_user_of(session: AsyncSession, ticket_id: int) -> str | None:
+    """The Zalo user who wrote to us about this ticket (the newest such message), to answer on
+    Zalo; None if the ticket has no Zalo conversation."""
+    return (await session.exec(select(Message.address).where(
+        Message.ticket_id == ticket_id, Message.channel == MessageChannel.zalo,
+        Message.direction == MessageDirection.inbound).order_by(col(Message.created_at).desc()).limit(1))).first()
+
+
 async def mark_handled(session: AsyncSession, actor: Actor, message_id: int) -> Message:
     """Set an inbound message aside without a ticket (spam, a thank-you): it leaves the inbox."""
     message = await session.get(Message, message_id, with_for_update=True)

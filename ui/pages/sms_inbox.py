@@ -10,8 +10,11 @@ Live updates: the inbound webhook announces a dedicated notice (`SMS_INBOX_NOTIC
 no unit has) through core.services.live when it stores a new message. An open inbox page asks
 `/sms/live` with what it shows (htmx, no script of its own); the request waits on the same
 LISTEN/NOTIFY hub as `/events` (ui/pages/live.py) without holding a database connection, and
-answers either the banner "new messages" with a link that reloads the list, or, after
-`WAIT_SECONDS` with nothing new, a poller that asks again."""
+answers, when the waiting messages changed, a loader that replaces the list in place with
+`/sms/rows` (which carries the next poller; "new messages" is announced in the page's status
+region only when a newer message arrived, not when a colleague handled one), or, after
+`WAIT_SECONDS` with nothing new, a poller that asks again. The poller's state is read before the
+list, so a message stored in between causes one extra refresh, never a missed one."""
 
 from __future__ import annotations
 
@@ -27,7 +30,6 @@ from urllib.parse import quote, urlencode
 import sqlalchemy as sa
 from fastapi import Query, Request
 from fastapi.responses import Response, StreamingResponse
-from markupsafe import escape
 from sqlmodel import func, select
 
 from api import lifecycle
@@ -48,6 +50,7 @@ from ui.pages.desk import KEY_PATTERN, _ticket_data
 from ui.pages.live import hub_of
 from ui.pages.ticket_lists import sees_pii
 from ui.pages.work import page_numbers, template_helpers
+from ui.templating import render
 
 router = page_router()
 
@@ -73,15 +76,15 @@ async def _waiting_state(services: ServicesDep) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def _poller(waiting: int, newest: int, delay: str = "1s") -> str:
-    return (f'<span data-sms-live hx-get="/sms/live?waiting={waiting}&amp;newest={newest}" '
+def _poller(waiting: int, newest: int, page: int = 1, delay: str = "1s") -> str:
+    return (f'<span data-sms-live hx-get="/sms/live?waiting={waiting}&amp;newest={newest}&amp;page={page}" '
             f'hx-trigger="load delay:{delay}" hx-swap="outerHTML"></span>')
 
 
-def _banner(locale: str) -> str:
-    _ = gettext_for(locale)
-    return (f'<span class="live-banner" data-sms-live-news>{escape(_("New messages have arrived."))}'
-            f'<a href="/sms">{escape(_("Reload the list"))}</a></span>')
+def _reloader(page: int, news: bool) -> str:
+    """Replaces the list with its fresh rows (and their poller) as soon as it is swapped in."""
+    return (f'<span data-sms-live-news hx-get="/sms/rows?page={page}&amp;news={int(news)}" hx-trigger="load" '
+            f'hx-target="#sms-inbox-list" hx-swap="outerHTML"></span>')
 
 
 @router.get("/sms")
@@ -91,21 +94,36 @@ async def inbox(request: Request, session: SessionDep, services: ServicesDep, si
     _desk(actor)
     locale = page_locale(request)
     _ = gettext_for(locale)
-    pii = sees_pii(services, actor)
-    result = await messages.inbound_queue(session, actor, Page(page, INBOX_PER_PAGE), pii)
-    await session.commit()  # the personal-data access log
-    waiting, newest = await _waiting_state(services)
     shown = None
     if notice == "created" and code and re.fullmatch(r"1022-\d{4}-\d{6}", code):
         shown = _("Report {code} was created from the message.", code=code)
     elif notice == "dismissed":
         shown = _("The message was set aside.")
-    can_act = services.authorizer.decide(actor.roles, "tickets", "write").allowed
     return await render_signed_in(request, session, signed_in, "sms/inbox.html", title=_("SMS messages"), tab="inbox",
-                                  rows=result.items, total=result.total, total_is_estimate=result.total_is_estimate,
-                                  page=page, pages=page_numbers(result.total, INBOX_PER_PAGE), notice=shown,
-                                  can_act=can_act and pii, poller=_poller(waiting, newest, "0s"),
+                                  notice=shown, **await _list_context(session, services, actor, page, "0s"),
                                   **template_helpers(locale))
+
+
+async def _list_context(session: SessionDep, services: ServicesDep, actor: Actor, page: int,
+                        delay: str = "1s") -> dict[str, Any]:
+    pii = sees_pii(services, actor)
+    waiting, newest = await _waiting_state(services)  # before the list: see the module's docstring
+    result = await messages.inbound_queue(session, actor, Page(page, INBOX_PER_PAGE), pii)
+    await session.commit()  # the personal-data access log
+    can_act = services.authorizer.decide(actor.roles, "tickets", "write").allowed
+    return {"rows": result.items, "total": result.total, "total_is_estimate": result.total_is_estimate, "page": page,
+            "pages": page_numbers(result.total, INBOX_PER_PAGE), "can_act": can_act and pii,
+            "poller": _poller(waiting, newest, page, delay)}
+
+
+@router.get("/sms/rows")
+async def inbox_rows(request: Request, session: SessionDep, services: ServicesDep, actor: Allowed("messages", "read"),
+                     page: int = Query(1, ge=1, le=400), news: bool = False) -> Response:
+    """The list of the inbox alone, swapped in by its live poll; with `news`, also says so in
+    the page's status region (an out-of-band swap)."""
+    _desk(actor)
+    return render(request, "sms/_inbox_list.html", news=news, **await _list_context(session, services, actor, page),
+                  **template_helpers(page_locale(request)))
 
 
 def _day(value: str | None, name: str, errors: FieldErrors, message: str) -> date | None:
@@ -155,8 +173,7 @@ async def history(request: Request, session: SessionDep, services: ServicesDep, 
 
 
 async def _wait_for_news(request: Request, services: ServicesDep, actor: Actor, waiting: int,
-                         newest: int) -> AsyncIterator[str]:
-    locale = page_locale(request)
+                         newest: int, page: int) -> AsyncIterator[str]:
     hub = hub_of(services)
     subscription = hub.subscribe(actor.user_id, SMS_INBOX_NOTICE)
     loop = asyncio.get_running_loop()
@@ -166,24 +183,25 @@ async def _wait_for_news(request: Request, services: ServicesDep, actor: Actor, 
             subscription.wake.clear()
             now = await _waiting_state(services)
             if now[1] > newest or now[0] != waiting:
-                yield _banner(locale)
+                yield _reloader(page, news=now[1] > newest)
                 return
             left = ends - loop.time()
             if left <= 0 or await request.is_disconnected():
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(subscription.wake.wait(), timeout=min(FALLBACK_SECONDS, left))
-        yield _poller(*now)
+        yield _poller(*now, page)
     finally:
         hub.unsubscribe(subscription)
 
 
 @router.get("/sms/live")
 async def live_news(request: Request, services: ServicesDep, actor: Allowed("messages", "read"),
-                    waiting: int = Query(0, ge=0), newest: int = Query(0, ge=0)) -> Response:
+                    waiting: int = Query(0, ge=0), newest: int = Query(0, ge=0),
+                    page: int = Query(1, ge=1, le=400)) -> Response:
     """An htmx long poll of the inbox page (see the module's docstring)."""
     _desk(actor)
-    return StreamingResponse(_wait_for_news(request, services, actor, waiting, newest), media_type="text/html",
+    return StreamingResponse(_wait_for_news(request, services, actor, waiting, newest, page), media_type="text/html",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
@@ -204,7 +222,9 @@ async def _form_page(request: Request, session: SessionDep, services: ServicesDe
                      message: MessagePublic, status_code: int = 200, **context: Any) -> Response:
     locale = page_locale(request)
     _ = gettext_for(locale)
-    context.setdefault("values", {"citizen_phone": message.address, "citizen_name": message.sender_name or "",
+    # a Zalo message's address is a Zalo user id, not a phone number: the citizen is answered on Zalo
+    phone = message.address if message.channel == "sms" else ""
+    context.setdefault("values", {"citizen_phone": phone, "citizen_name": message.sender_name or "",
                                   "description": message.body})
     context.setdefault("errors", {})
     context.setdefault("idempotency_key", secrets.token_urlsafe(24))
@@ -238,7 +258,8 @@ async def ticket_submit(message_id: MessageId, request: Request, session: Sessio
     values = {name: form.get(name, "").strip() for name in FORM_FIELDS}
     key = form.get("idempotency_key", "")
     key = key if KEY_PATTERN.fullmatch(key) else secrets.token_urlsafe(24)
-    data, errors = _ticket_data({**values, "channel": Channel(message.channel.value).value}, locale)
+    data, errors = _ticket_data({**values, "channel": Channel(message.channel.value).value}, locale,
+                                skip=("citizen_phone",) if message.channel == "zalo" else ())
     errors.pop("citizen_name", None)  # a text message often carries no name
     again = {"values": values, "idempotency_key": key}
     body = validate_into(TicketCreate, {**data, "source_ref": f"message:{message.id}"}, errors, locale)

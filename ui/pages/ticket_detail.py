@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from api import lifecycle, uploads
 from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep
 from api.routers.attachments import get_store
-from api.routers.ticket_messages import MAX_REPLY_CHARS, send_reply
+from api.routers.ticket_messages import MAX_REPLY_CHARS, reply_channels, send_reply
 from core.errors import (
     HotlineError,
     NotFound,
@@ -79,6 +79,7 @@ async def _page(request: Request, session: SessionDep, services: ServicesDep, si
     starts = list(view.start_events(version.sha256, version.content)) if version else []
     settings = services.settings
     conversation = await _conversation(session, services, actor, ticket, sees_pii)
+    channels = list(await reply_channels(session, services, ticket))
     response = await render_signed_in(
         request, session, signed_in, "ticket_detail.html", status_code, title=_("Ticket {code}", code=code),
         ticket=public, names=await view.names(session, ticket), attachments=await attachments.list_for(session, ticket),
@@ -86,8 +87,10 @@ async def _page(request: Request, session: SessionDep, services: ServicesDep, si
         panel=panel, marks=view.marks(tasks, panel, starts).as_json(), has_diagram=version is not None,
         can_upload=_allowed(services, actor, "tickets", "write"), can_retry=_allowed(services, actor, "incidents", "write"),
         tile_url=settings.map_tile_url, max_upload=settings.attachment_max_bytes, v=view,
-        conversation=conversation, reply_key=uuid.uuid4().hex, reply_max=MAX_REPLY_CHARS,
-        can_reply=_allowed(services, actor, "tickets", "write") and bool(ticket.citizen_phone), **context)
+        conversation=conversation, reply_key=uuid.uuid4().hex, reply_max=MAX_REPLY_CHARS, reply_channels=channels,
+        reply_channel=context.pop("reply_channel", None) or ("zalo" if ticket.channel == "zalo" and "zalo" in channels
+                                                             else next(iter(channels), "sms")),
+        can_reply=_allowed(services, actor, "tickets", "write") and bool(channels), **context)
     response.headers["Content-Security-Policy"] = policy_with_tiles(settings.map_tile_url)
     return response
 
@@ -112,19 +115,19 @@ async def reply_to_citizen(code: str, request: Request, session: SessionDep, ser
     csrf.verify(request, form)
     _ = gettext_for(page_locale(request))
     ticket = await _ticket(session, actor, code)
-    text, key = " ".join(form.get("text", "").split()), form.get("key", "")
+    text, key, channel = " ".join(form.get("text", "").split()), form.get("key", ""), form.get("channel", "sms")
     problem = (_("Type the message.") if not text else
                _("At most {limit} characters.", limit=MAX_REPLY_CHARS) if len(text) > MAX_REPLY_CHARS else
                _("The form is out of date: open the ticket again.") if not REPLY_KEY.fullmatch(key) else None)
     if problem is None:
         try:
-            await send_reply(session, services, actor, ticket, text, key)
+            await send_reply(session, services, actor, ticket, text, key, channel if channel in ("sms", "zalo") else "sms")
         except HotlineError as exc:
             await session.rollback()
             problem = translate(exc.message, page_locale(request), **exc.params)
     if problem is not None:
         return await _page(request, session, services, signed_in, actor, code, 422, errors={"text": [problem]},
-                           reply_text=text)
+                           reply_text=text, reply_channel=channel)
     return see_other(f"/tickets/{code}?done=replied#messages")
 
 
