@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -77,6 +78,15 @@ class InternalError(HotlineError):
     message = "Something went wrong on our side. The error was logged."
 
 
+class InvalidPageAddress(HotlineError):
+    """A page's address with a value out of its bounds (page=0, a date of 11 digits…): a person
+    followed a broken or edited link."""
+
+    status_code = 422
+    error_id = "invalid_page_address"
+    message = "The address of this page has a value that cannot be used ({names}). Open the page again from the menu."
+
+
 class PageRoute(APIRoute):
     """Route class of every UI page (see ui.routes)."""
 
@@ -90,6 +100,9 @@ class PageRoute(APIRoute):
                 response = login_redirect(request)
             except HotlineError as exc:
                 response = error_page(request, exc)
+            except RequestValidationError as exc:
+                names = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
+                response = error_page(request, InvalidPageAddress(names=", ".join(names)[:200]))
             except Exception:  # a page shows a calm message; the log keeps the trace
                 log.exception("unhandled error in a UI page", extra={"error_id": "internal_error"})
                 response = error_page(request, InternalError())

@@ -28,7 +28,8 @@ SCREENS: dict[str | None, tuple[str, ...]] = {
     "cv.tranbien": ("/inbox", "/admin/users"),
     "kiemtra": ("/", "/admin/audit"),
     "admin": ("/admin/users", "/admin/users/new", "/admin/roles", "/admin/groups", "/admin/units", "/admin/areas",
-              "/admin/fields", "/admin/api-tokens"),
+              "/admin/fields", "/admin/api-tokens", "/admin/message-templates",
+              "/admin/message-templates/citizen_resolved"),
 }
 
 

@@ -145,9 +145,20 @@ async def test_the_live_poll_answers_news_or_asks_again(client, app, monkeypatch
     monkeypatch.setattr(sms_inbox, "WAIT_SECONDS", 0.2)
     desk = await browser(client, "dieuphoi")
     quiet = await page(client, desk, "/sms/live?waiting=0&newest=0")
-    assert quiet.status_code == 200 and 'hx-get="/sms/live?waiting=0&amp;newest=0"' in quiet.text
+    assert quiet.status_code == 200 and 'hx-get="/sms/live?waiting=0&amp;newest=0&amp;page=1"' in quiet.text
     message_id = await inbound(app, "SM-8")
-    news = await page(client, desk, "/sms/live?waiting=0&newest=0")
-    assert "Có tin nhắn mới." in news.text and 'href="/sms"' in news.text
+    # a newer message: the list is reloaded in place, and the news said
+    news = await page(client, desk, "/sms/live?waiting=0&newest=0&page=1")
+    assert 'hx-get="/sms/rows?page=1&amp;news=1"' in news.text
+    rows = await page(client, desk, "/sms/rows?page=1&news=1")
+    assert rows.status_code == 200 and "<html" not in rows.text and rows_of(rows.text) == [message_id]
+    assert 'hx-swap-oob="innerHTML:#sms-live-status">Có tin nhắn mới.' in rows.text
+    assert f'hx-get="/sms/live?waiting=1&amp;newest={message_id}&amp;page=1"' in rows.text
     same = await page(client, desk, f"/sms/live?waiting=1&newest={message_id}")
-    assert "Có tin nhắn mới." not in same.text
+    assert "/sms/rows" not in same.text
+    # a colleague handled one: the list is reloaded without saying "new messages"
+    gone = await page(client, desk, f"/sms/live?waiting=2&newest={message_id}&page=1")
+    assert 'hx-get="/sms/rows?page=1&amp;news=0"' in gone.text
+    assert "Có tin nhắn mới." not in (await page(client, desk, "/sms/rows?page=1&news=0")).text
+    # the rows are the desk's, like the inbox
+    assert (await page(client, await browser(client, "cv.tranbien"), "/sms/rows")).status_code == 403
