@@ -43,13 +43,21 @@ def console_gateway(settings: Settings) -> ConsoleGateway:
     return ConsoleGateway(secret=_secret(settings.secret_key))
 
 
+def status_callback(settings: Settings, gateway: str) -> str | None:
+    """Where the provider reports delivery: the setting, else our webhook under the public URL
+    (none without one: a provider cannot reach a development machine)."""
+    if settings.sms_status_callback_url:
+        return settings.sms_status_callback_url
+    return f"{settings.public_url.rstrip('/')}/webhooks/{gateway}/status" if settings.public_url else None
+
+
 def twilio_gateway(settings: Settings) -> TwilioGateway:
     if not (settings.twilio_account_sid and settings.twilio_auth_token):
         raise ValueError("Twilio is not configured (HOTLINE_TWILIO_ACCOUNT_SID, HOTLINE_TWILIO_AUTH_TOKEN)")
     return TwilioGateway(
         settings.twilio_account_sid, _secret(settings.twilio_auth_token),
         from_number=settings.twilio_from_number, messaging_service_sid=settings.twilio_messaging_service_sid,
-        status_callback_url=settings.sms_status_callback_url, api_base=settings.twilio_api_base,
+        status_callback_url=status_callback(settings, "twilio"), api_base=settings.twilio_api_base,
         timeout=settings.twilio_timeout_seconds)
 
 
@@ -70,7 +78,7 @@ def brandname_gateway(settings: Settings) -> HttpBrandnameGateway:
         webhook_secret=_secret(settings.brandname_webhook_secret),
         signature_header=settings.brandname_signature_header,
         inbound_fields=dict(settings.brandname_inbound_fields), status_fields=dict(settings.brandname_status_fields),
-        status_values=dict(settings.brandname_status_values)))
+        status_values=dict(settings.brandname_status_values), status_callback_url=status_callback(settings, "http")))
 
 
 def zalo_configured(settings: Settings) -> bool:

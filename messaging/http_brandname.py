@@ -94,6 +94,7 @@ class BrandnameConfig:
                                                                    "error_code": "error_code",
                                                                    "error_message": "error_message"})
     status_values: dict[str, str] = field(default_factory=dict)  # provider status -> ours
+    status_callback_url: str | None = None  # the {callback} of a message that names none
 
 
 def parse_template(template: str, body_format: str) -> dict[str, Any]:
@@ -155,7 +156,7 @@ class HttpBrandnameGateway:
         except ValueError as exc:
             raise PermanentSendError(str(exc), code="invalid_number") from None
         values = {"to": national, "to_e164": e164, "body": message.body, "sender": message.sender or c.sender,
-                  "key": message.key, "callback": message.status_callback_url or "",
+                  "key": message.key, "callback": message.status_callback_url or c.status_callback_url or "",
                   "api_key": c.api_key, "api_secret": c.api_secret}
         payload = _fill(self._template, values)
         headers = {"Accept": "application/json"}
