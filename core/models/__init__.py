@@ -17,6 +17,16 @@ from core.models.access import (  # noqa: E402
 from core.models.attachments import TicketAttachment  # noqa: E402
 from core.models.audit import AuditLog  # noqa: E402
 from core.models.auth import AuthSession, PasswordReset, SessionKind  # noqa: E402
+from core.models.calls import (  # noqa: E402
+    AgentState,
+    BlacklistEntry,
+    CallQueueConfig,
+    CallQueueMember,
+    CallRecord,
+    InboundRoute,
+    IvrMenu,
+    QueueEvent,
+)
 from core.models.casbin import CasbinRule  # noqa: E402
 from core.models.catalog import Area, AreaLevel, TicketField  # noqa: E402
 from core.models.credentials import ProviderCredential  # noqa: E402

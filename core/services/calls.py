@@ -1,0 +1,179 @@
+"""Call records and queue events (issue 7), written by the Stasis application as calls happen and
+read by the desk, the API and the reports.
+
+Writing is idempotent, because ARI events can be handled again after a reconnection and a
+restarted application reconciles what it finds: a call is opened once per ARI channel id
+(`uniqueid`), a closed call is never changed again, states only move forward, and a queue event
+is stored once per `event_key`. Every write announces the live notice of the call center
+(`CALLS_NOTICE`) so open call screens and the live monitor refresh."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.models.base import utcnow
+from core.models.calls import (
+    AgentState,
+    AgentStatus,
+    BlacklistEntry,
+    CallDirection,
+    CallQueueConfig,
+    CallQueueMember,
+    CallRecord,
+    CallState,
+    Disposition,
+    InboundRoute,
+    IvrMenu,
+    QueueEvent,
+)
+from core.services import live
+from core.services.messages import normalize_address
+
+CALLS_NOTICE = -2  # the live notice of the call center (a unit id no unit has; SMS inbox is -1)
+
+# Forward order of a call's states: a late event never moves a call back.
+_STATE_ORDER = {CallState.routing: 0, CallState.message: 1, CallState.queued: 1, CallState.ringing: 2,
+                CallState.talking: 3, CallState.ended: 9}
+
+
+def normalize_number(raw: str | None) -> str:
+    """A caller id as stored: national form for Vietnamese numbers ('+84912…' -> '0912…'), else
+    the digits as given; 'anonymous' for an empty or withheld caller id."""
+    text = (raw or "").strip()
+    if not text or text.lower() in ("anonymous", "unknown", "restricted"):
+        return "anonymous"
+    return normalize_address(text)[:64]
+
+
+async def open_call(session: AsyncSession, uniqueid: str, direction: CallDirection, citizen_number: str,
+                    citizen_name: str | None = None, dialed: str | None = None, at: datetime | None = None,
+                    **fields: Any) -> CallRecord:
+    """The call of this channel, created the first time (an event handled twice opens it once)."""
+    table = CallRecord.__table__  # type: ignore[attr-defined]
+    values = {"uniqueid": uniqueid, "direction": direction.value, "citizen_number": normalize_number(citizen_number),
+              "citizen_name": (citizen_name or None) and citizen_name[:120], "dialed": dialed and dialed[:64],
+              "state": CallState.routing.value, "started_at": at or utcnow(), **fields}
+    await session.exec(insert(table).values(**values).on_conflict_do_nothing(  # type: ignore[call-overload]
+        index_elements=[table.c.uniqueid]))
+    call = (await session.exec(select(CallRecord).where(CallRecord.uniqueid == uniqueid))).one()
+    await live.announce(session, units=[CALLS_NOTICE])
+    return call
+
+
+async def update_call(session: AsyncSession, uniqueid: str, state: CallState | None = None, **fields: Any) -> bool:
+    """Set fields of an open call; `state` only forward. False when the call is closed or unknown."""
+    call = (await session.exec(select(CallRecord).where(CallRecord.uniqueid == uniqueid).with_for_update())).first()
+    if call is None or call.state == CallState.ended:
+        return False
+    if state is not None and _STATE_ORDER[state] >= _STATE_ORDER[CallState(call.state)]:
+        call.state = state
+    for name, value in fields.items():
+        setattr(call, name, value)
+    session.add(call)
+    await live.announce(session, units=[CALLS_NOTICE])
+    return True
+
+
+async def end_call(session: AsyncSession, uniqueid: str, disposition: Disposition, hangup_by: str | None,
+                   cause: int | None = None, at: datetime | None = None, **fields: Any) -> CallRecord | None:
+    """Close the call once: its disposition and who hung up, wait and talk durations. A call
+    already closed is returned unchanged."""
+    call = (await session.exec(select(CallRecord).where(CallRecord.uniqueid == uniqueid).with_for_update())).first()
+    if call is None or call.state == CallState.ended:
+        return call
+    ended = at or utcnow()
+    for name, value in fields.items():
+        setattr(call, name, value)
+    call.state, call.disposition, call.hangup_by, call.cause, call.ended_at = (
+        CallState.ended, disposition, hangup_by, cause, ended)
+    waited_from = call.queued_at or call.started_at
+    waited_to = call.answered_at or ended
+    call.wait_seconds = round(max(0.0, (waited_to - waited_from).total_seconds()), 3)
+    call.talk_seconds = round(max(0.0, (ended - call.answered_at).total_seconds()), 3) if call.answered_at else None
+    session.add(call)
+    await live.announce(session, units=[CALLS_NOTICE])
+    return call
+
+
+async def add_queue_event(session: AsyncSession, event_key: str, event: str, *, at: datetime | None = None,
+                          call_uniqueid: str | None = None, queue: str | None = None, agent_id: int | None = None,
+                          agent: str | None = None, data: tuple[Any, ...] = ()) -> bool:
+    """Store one queue_log-style event (once per `event_key`); True if it is new."""
+    table = QueueEvent.__table__  # type: ignore[attr-defined]
+    texts = [None if v is None else str(v)[:200] for v in (*data, None, None, None, None, None)[:5]]
+    inserted = (await session.exec(insert(table).values(  # type: ignore[call-overload]
+        event_key=event_key[:120], event=event[:20], at=at or utcnow(), call_uniqueid=call_uniqueid, queue=queue,
+        agent_id=agent_id, agent=agent, data1=texts[0], data2=texts[1], data3=texts[2], data4=texts[3],
+        data5=texts[4]).on_conflict_do_nothing(index_elements=[table.c.event_key]).returning(table.c.id))).first()
+    return inserted is not None
+
+
+# ---- agents ----
+
+async def set_agent_state(session: AsyncSession, user_id: int, status: AgentStatus, extension: str | None = None,
+                          reason: str | None = None, at: datetime | None = None) -> AgentState:
+    """Record an agent's state (the application's ACD keeps the live one; this survives restarts)."""
+    now = at or utcnow()
+    row = await session.get(AgentState, user_id, with_for_update=True)
+    if row is None:
+        row = AgentState(user_id=user_id, extension=extension or "", status=status, since=now)
+    if extension:
+        row.extension = extension
+    if row.status != status or row.reason != reason:
+        row.since = now
+    if status != AgentStatus.logged_out and row.status == AgentStatus.logged_out:
+        row.logged_in_at = now
+    row.status, row.reason = status, (reason[:60] if reason else None)
+    if status == AgentStatus.logged_out:
+        row.logged_in_at = None
+    session.add(row)
+    await session.flush()
+    await live.announce(session, units=[CALLS_NOTICE], users=[user_id])
+    return row
+
+
+async def logged_in_agents(session: AsyncSession) -> list[AgentState]:
+    return list((await session.exec(select(AgentState).where(AgentState.status != AgentStatus.logged_out))).all())
+
+
+# ---- routing ----
+
+@dataclass(frozen=True)
+class Routing:
+    """What the Stasis application follows, read at start and after a change."""
+
+    routes: dict[str, InboundRoute]
+    menus: dict[str, IvrMenu]
+    queues: dict[str, CallQueueConfig]
+    members: dict[str, list[tuple[int, int]]]  # queue -> [(user_id, penalty)]
+
+    def route_for(self, dialed: str) -> InboundRoute | None:
+        return self.routes.get(dialed) or self.routes.get("*")
+
+
+async def load_routing(session: AsyncSession) -> Routing:
+    members: dict[str, list[tuple[int, int]]] = {}
+    for m in (await session.exec(select(CallQueueMember).order_by(col(CallQueueMember.penalty)))).all():
+        members.setdefault(m.queue, []).append((m.user_id, m.penalty))
+    return Routing(
+        routes={r.dialed: r for r in (await session.exec(select(InboundRoute))).all()},
+        menus={m.name: m for m in (await session.exec(select(IvrMenu))).all()},
+        queues={q.name: q for q in (await session.exec(select(CallQueueConfig))).all()},
+        members=members)
+
+
+async def blacklisted(session: AsyncSession, number: str) -> BlacklistEntry | None:
+    """The blacklist entry matching this caller: the number itself, or a prefix entry ('0912*')."""
+    stored = normalize_number(number)
+    return (await session.exec(select(BlacklistEntry).where(sa.or_(
+        col(BlacklistEntry.number) == stored,
+        sa.and_(col(BlacklistEntry.number).like("%*"),
+                sa.literal(stored).startswith(sa.func.rtrim(col(BlacklistEntry.number), "*"))),
+    )).order_by(sa.func.length(col(BlacklistEntry.number)).desc()).limit(1))).first()
