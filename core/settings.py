@@ -45,9 +45,11 @@ class Settings(BaseSettings):
     task_queue: str = "hotline"
     meilisearch_url: str | None = None
     meilisearch_key: SecretStr | None = None
-    ari_url: str | None = None
+    ari_url: str | None = Field(default=None, description="Asterisk ARI, e.g. http://127.0.0.1:8088 (none: telephony off)")
     ari_user: str | None = None
     ari_password: SecretStr | None = None
+    ari_app: str = Field(default="hotline", description="the Stasis application owning the 1022 number")
+    ari_agent_endpoint: str = Field(default="PJSIP/{extension}", description="how an agent's phone is dialled")
 
     # Web
     host: str = "127.0.0.1"

@@ -189,7 +189,7 @@ class AriClient:
 
     def events_url(self) -> str:
         user, password = self._auth
-        query = urlencode({"app": self.app, "api_key": f"{user}:{password}", "subscribeAll": "true"})
+        query = urlencode({"app": self.app, "api_key": f"{user}:{password}"})
         return f"{self.ws_url}?{query}"
 
     async def run_events(self, handler: Callable[[AriEvent], Awaitable[None]],

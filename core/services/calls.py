@@ -117,11 +117,21 @@ async def add_queue_event(session: AsyncSession, event_key: str, event: str, *, 
 
 # ---- agents ----
 
+PBX_CHANNEL = "hotline_pbx"  # NOTIFY: the call center application re-reads agents' log-ins and pauses
+
+ACTIVE = (AgentStatus.ready, AgentStatus.ringing, AgentStatus.busy, AgentStatus.wrapup)
+
+
 async def set_agent_state(session: AsyncSession, user_id: int, status: AgentStatus, extension: str | None = None,
-                          reason: str | None = None, at: datetime | None = None) -> AgentState:
-    """Record an agent's state (the application's ACD keeps the live one; this survives restarts)."""
+                          reason: str | None = None, at: datetime | None = None,
+                          only_if_active: bool = False) -> AgentState | None:
+    """Record an agent's state (the application's ACD keeps the live one; this survives restarts).
+    `only_if_active`: the application showing ringing / busy / wrap-up / ready never overrides
+    a log-out or a pause the agent chose meanwhile (None is returned then)."""
     now = at or utcnow()
     row = await session.get(AgentState, user_id, with_for_update=True)
+    if only_if_active and (row is None or row.status not in ACTIVE):
+        return None
     if row is None:
         row = AgentState(user_id=user_id, extension=extension or "", status=status, since=now)
     if extension:
@@ -136,6 +146,16 @@ async def set_agent_state(session: AsyncSession, user_id: int, status: AgentStat
     session.add(row)
     await session.flush()
     await live.announce(session, units=[CALLS_NOTICE], users=[user_id])
+    return row
+
+
+async def change_agent(session: AsyncSession, user_id: int, status: AgentStatus, extension: str | None = None,
+                       reason: str | None = None) -> AgentState:
+    """An agent's own log-in, log-out, pause or ready (the API): stored, and the call center
+    application is told at commit (PBX_CHANNEL)."""
+    row = await set_agent_state(session, user_id, status, extension, reason)
+    assert row is not None
+    await session.exec(sa.select(sa.func.pg_notify(PBX_CHANNEL, str(user_id))))  # type: ignore[call-overload]
     return row
 
 

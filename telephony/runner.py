@@ -1,0 +1,65 @@
+"""Running the `hotline` Stasis application beside the worker (issue 7).
+
+Exactly one process may drive the call center: Asterisk sends the application's events to every
+socket connected under its name, and two ACDs would ring agents twice. Each worker therefore
+first takes a PostgreSQL advisory lock on a connection of its own and runs the application only
+while holding it; another worker waits and takes over if the holder dies (its connection, and
+so its lock, goes with it).
+
+The same connection LISTENs on `calls.PBX_CHANNEL`: when the API records an agent's log-in,
+log-out, pause or ready, the application re-reads the agents at once (and it re-reads them on
+every reconnection to Asterisk anyway)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import psycopg
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.db import libpq_url
+from core.services import calls
+from core.settings import Settings
+from telephony.ari_client import AriClient
+from telephony.stasis import CallCenter
+
+log = logging.getLogger(__name__)
+
+LEADER_LOCK = 1022_0007  # pg_advisory_lock key of the call center's single driver
+
+
+def ari_client(settings: Settings) -> AriClient:
+    if not settings.ari_url:
+        raise ValueError("HOTLINE_ARI_URL is not set: telephony is off")
+    password = settings.ari_password.get_secret_value() if settings.ari_password else ""
+    return AriClient(settings.ari_url, settings.ari_user or "hotline", password, app=settings.ari_app)
+
+
+async def run_call_center(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Until cancelled: wait to lead, then run the application (see the module docstring)."""
+    async with await psycopg.AsyncConnection.connect(libpq_url(settings.database_url or ""),
+                                                     autocommit=True) as conn:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (LEADER_LOCK,))
+        await conn.execute(f"LISTEN {calls.PBX_CHANNEL}")
+        log.info("this process drives the call center (ARI %s, application %s)", settings.ari_url, settings.ari_app)
+        ari = ari_client(settings)
+        center = CallCenter(ari, sessions, agent_endpoint=settings.ari_agent_endpoint)
+        app_task = asyncio.create_task(center.run(), name="call-center")
+        listen_task = asyncio.create_task(_agents_changes(conn, center), name="call-center-listen")
+        try:
+            await asyncio.gather(app_task, listen_task)
+        finally:
+            for task in (app_task, listen_task):
+                task.cancel()
+            for task in (app_task, listen_task):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await ari.aclose()
+
+
+async def _agents_changes(conn: psycopg.AsyncConnection, center: CallCenter) -> None:
+    async for _notice in conn.notifies():
+        await center.agents_changed()

@@ -1,0 +1,648 @@
+"""The `hotline` Stasis application: it owns the 1022 number (issue 7).
+
+An inbound call (StasisStart without arguments) goes: blacklist (CC-17) → the route of the number
+dialled with its opening hours (CC-16; closed → an announcement and a recorded message to be
+called back) → its destination: an IVR menu (CC-13), a queue of our ACD (CC-08,
+`telephony/acd.py`: music on hold, position announcements, agents rung one after another or all
+at once, maximum wait with overflow, wrap-up), an extension, an announcement, or a hang-up. An
+agent who answers is bridged with the caller and the conversation is recorded (CC-21). Every call
+writes its record as it goes (`core.services.calls`: caller, number dialled, queue, agent, queue /
+ring / answer / end times, disposition, recording) and every queue step its `queue_log` event.
+
+Why the ACD is here and not in Asterisk's app_queue: every state change is then ours to record
+(no AMI, no parsing of Asterisk's queue_log file), agents' states live in our database
+(log-in, pause with a reason, shifts) and drive the desk's screens and popups directly, and the
+strategies are unit-tested code (`telephony/acd.py`). The cost is that music on hold, ring
+timeouts and announcements are ours to drive through ARI — which this module does.
+
+Channels we create are named by us, so a retried request can never ring a phone twice:
+`<call>-a<agent>-<n>` for an agent's leg (appArgs `agent,<call>,<agent>`), `<call>-b` for a
+bridge. Events are handled one at a time under a lock shared with the timer that drives ring
+timeouts, IVR timeouts and the ACD's deadlines.
+
+Robustness: after a (re)connection of the events socket `reconcile` compares our calls with the
+channels Asterisk still has: a caller channel that disappeared while we were away is closed as
+abandoned (or answered, if it was talking), so no call record is left open or lost; calls are
+never opened twice (their ARI id is unique). Agents' log-in and pause come from the database
+(`agent_state`, set through the API) and are re-read at start, on reconnection and whenever the
+API announces a change (`calls.PBX_CHANNEL`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.db import unit_of_work
+from core.models.calls import AgentStatus, CallDirection, CallState, Disposition, InboundRoute, IvrMenu
+from core.services import calls
+from telephony import acd as acd_engine
+from telephony.ari_client import AriClient, AriError, PbxUnreachable
+from telephony.ari_models import (
+    AriEvent,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    PlaybackFinished,
+    RecordingFailed,
+    RecordingFinished,
+    StasisStart,
+)
+
+log = logging.getLogger(__name__)
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The media the application plays (ARI media URIs). Core sound files are not installed
+    offline: a province uploads its Vietnamese recordings as `sound:hotline/...`; `tone:` works
+    everywhere."""
+
+    blacklisted: str = "sound:hotline/blacklisted"
+    closed: str = "sound:hotline/closed"
+    leave_message: str = "sound:hotline/leave-message"
+    position: str = "sound:hotline/your-position"
+    invalid: str = "sound:hotline/invalid"
+    beep: str = "tone:beep"
+    goodbye: str = "sound:hotline/goodbye"
+
+
+@dataclass
+class LiveCall:
+    uniqueid: str
+    channel_id: str
+    caller: str
+    dialed: str
+    stage: str = "routing"  # routing | playing | ivr | queue | talking | message | ended
+    queue: str | None = None
+    menu: IvrMenu | None = None
+    tries: int = 0
+    ivr_deadline: float | None = None
+    agent_id: str | None = None
+    agent_channel: str | None = None
+    bridge_id: str | None = None
+    ringing: dict[str, str] = field(default_factory=dict)  # agent id -> agent channel id
+    attempts: int = 0
+    next_step: Callable[[], Awaitable[None]] | None = None  # after the current playback
+    playback_id: str | None = None
+    recording: str | None = None
+    moh: bool = False
+    overflow_to: str | None = None
+    ivr_path: str = ""
+    message_disposition: Disposition = Disposition.closed
+
+
+def queue_config(row: Any, members: list[tuple[int, int]]) -> acd_engine.QueueConfig:
+    return acd_engine.QueueConfig(
+        name=row.name, strategy=row.strategy, members=[(str(u), p) for u, p in members],
+        ring_timeout_s=row.ring_timeout_s, retry_s=row.retry_s, max_wait_s=row.max_wait_s, overflow=row.overflow,
+        wrapup_s=row.wrapup_s, join_empty=row.join_empty, leave_when_empty=row.leave_when_empty,
+        announce_position_every_s=row.announce_position_every_s, service_level_s=row.service_level_s)
+
+
+def is_open(route: InboundRoute, at: datetime) -> bool:
+    """Whether the route's opening hours include this moment (local time); no hours = always."""
+    local = at.astimezone(LOCAL_TZ)
+    if local.date().isoformat() in (route.closed_days or []):
+        return False
+    if not route.open_hours:
+        return True
+    hhmm = local.strftime("%H:%M")
+    return any(local.weekday() in period.get("days", range(7)) and period["from"] <= hhmm < period["to"]
+               for period in route.open_hours)
+
+
+class CallCenter:
+    """The Stasis application; `run()` until cancelled."""
+
+    def __init__(self, ari: AriClient, sessions: async_sessionmaker[AsyncSession], *, prompts: Prompts | None = None,
+                 clock: Callable[[], float] = time.time, agent_endpoint: str = "PJSIP/{extension}") -> None:
+        self.ari = ari
+        self.sessions = sessions
+        self.prompts = prompts or Prompts()
+        self.clock = clock
+        self.agent_endpoint = agent_endpoint
+        self.routing: calls.Routing | None = None
+        self.acd = acd_engine.Acd([])
+        self.calls: dict[str, LiveCall] = {}  # by caller channel id
+        self.legs: dict[str, tuple[str, str]] = {}  # agent channel id -> (call, agent id)
+        self.playbacks: dict[str, str] = {}  # playback id -> caller channel id
+        self.hung_up_by_us: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._seq = 0
+        self.ready = asyncio.Event()
+
+    # ---- lifecycle ----
+
+    async def load(self) -> None:
+        async with unit_of_work(self.sessions) as session:
+            self.routing = await calls.load_routing(session)
+        queues = [queue_config(q, self.routing.members.get(q.name, [])) for q in self.routing.queues.values()]
+        self.acd = acd_engine.Acd(queues)
+
+    async def run(self) -> None:
+        await self.load()
+        timer = asyncio.create_task(self._timer(), name="stasis-timer")
+        try:
+            await self.ari.run_events(self.handle, on_connected=self.reconcile)
+        finally:
+            timer.cancel()
+
+    async def reconcile(self) -> None:
+        """After a (re)connection: agents from the database, and calls whose channels are gone."""
+        async with self._lock:
+            await self._sync_agents()
+            try:
+                alive = {c.id for c in await self.ari.channels()}
+            except (AriError, PbxUnreachable) as exc:
+                log.warning("could not list channels to reconcile: %s", exc)
+                alive = None
+            if alive is not None:
+                for call in list(self.calls.values()):
+                    if call.channel_id not in alive:
+                        await self._caller_gone(call, cause=None)
+            self.ready.set()
+        self._wake.set()
+
+    async def agents_changed(self) -> None:
+        """The API changed an agent's log-in or pause (see the module docstring)."""
+        async with self._lock:
+            await self._sync_agents()
+        self._wake.set()
+
+    # ---- events ----
+
+    async def handle(self, event: AriEvent) -> None:
+        async with self._lock:
+            if isinstance(event, StasisStart):
+                await self._stasis_start(event)
+            elif isinstance(event, ChannelDestroyed):
+                await self._destroyed(event)
+            elif isinstance(event, ChannelDtmfReceived):
+                await self._dtmf(event)
+            elif isinstance(event, PlaybackFinished) or event.type == "PlaybackFailed":
+                await self._playback_done(getattr(event, "playback", None))
+            elif isinstance(event, RecordingFinished | RecordingFailed):
+                pass  # the name was stored when the recording started; a failed one stays named, its file absent
+        self._wake.set()
+
+    async def _stasis_start(self, event: StasisStart) -> None:
+        channel = event.channel
+        if event.args and event.args[0] == "agent" and len(event.args) >= 3:
+            call_id, agent_id = event.args[1], event.args[2]
+            self.legs[channel.id] = (call_id, agent_id)
+            await self._apply(self.acd.agent_answered(self.clock(), call_id, agent_id, channel.id))
+            return
+        if event.args or channel.id in self.calls:
+            return  # a channel of ours we already know, or arguments of a later feature
+        call = LiveCall(channel.id, channel.id, calls.normalize_number(channel.caller.number),
+                        channel.dialplan.exten or "")
+        self.calls[channel.id] = call
+        async with unit_of_work(self.sessions) as session:
+            await calls.open_call(session, call.uniqueid, CallDirection.inbound, channel.caller.number,
+                                  channel.caller.name or None, call.dialed, at=self._now())
+            entry = await calls.blacklisted(session, call.caller)
+        if entry is not None:
+            if entry.play_message:
+                await self._answer(call)
+                await self._play(call, self.prompts.blacklisted, lambda: self._finish(call, Disposition.blacklisted))
+            else:
+                await self._finish(call, Disposition.blacklisted)
+            return
+        route = self.routing.route_for(call.dialed) if self.routing else None
+        if route is None:
+            log.error("no route for %s: the call is refused", call.dialed)
+            await self._finish(call, Disposition.no_agent)
+            return
+        if is_open(route, self._now()):
+            await self._go(call, route.open_destination)
+        else:
+            await self._answer(call)
+            closed = route.closed_destination
+            if route.closed_announcement:
+                await self._play(call, route.closed_announcement, lambda: self._go(call, closed, closed=True))
+            else:
+                await self._go(call, closed, closed=True)
+
+    async def _go(self, call: LiveCall, destination: str, closed: bool = False) -> None:
+        kind, _, target = destination.partition(":")
+        if kind == "queue" and self.routing and target in self.routing.queues:
+            await self._enter_queue(call, target)
+        elif kind == "ivr" and self.routing and target in self.routing.menus:
+            await self._enter_menu(call, self.routing.menus[target])
+        elif kind == "message":
+            await self._leave_message(call, Disposition.closed if closed else Disposition.timeout)
+        elif kind == "announcement" and target:
+            await self._answer(call)
+            await self._play(call, target, lambda: self._finish(call, Disposition.closed if closed else Disposition.no_agent))
+        else:
+            if kind != "hangup":
+                log.error("unknown destination %r: the call is ended", destination)
+            await self._finish(call, Disposition.closed if closed else Disposition.no_agent)
+
+    # ---- IVR ----
+
+    async def _enter_menu(self, call: LiveCall, menu: IvrMenu) -> None:
+        await self._answer(call)
+        call.stage, call.menu, call.tries = "ivr", menu, 0
+        await self._prompt_menu(call)
+
+    async def _prompt_menu(self, call: LiveCall) -> None:
+        menu = call.menu
+        assert menu is not None
+        call.ivr_deadline = None
+
+        async def wait_for_digit() -> None:
+            call.ivr_deadline = self.clock() + menu.timeout_s
+
+        await self._play(call, menu.greeting, wait_for_digit)
+
+    async def _dtmf(self, event: ChannelDtmfReceived) -> None:
+        call = self.calls.get(event.channel.id)
+        if call is None or call.stage != "ivr" or call.menu is None:
+            return
+        menu = call.menu
+        destination = menu.options.get(event.digit)
+        if call.playback_id:
+            await self._stop_playback(call)
+        if destination is None:
+            await self._ivr_retry(call, menu.invalid_announcement or self.prompts.invalid)
+            return
+        call.ivr_deadline, call.menu = None, None
+        call.ivr_path = (call.ivr_path + event.digit)[:64]
+        async with unit_of_work(self.sessions) as session:
+            await calls.update_call(session, call.uniqueid, ivr_path=call.ivr_path)
+        await self._go(call, destination)
+
+    async def _ivr_retry(self, call: LiveCall, announcement: str | None) -> None:
+        menu = call.menu
+        assert menu is not None
+        call.tries += 1
+        call.ivr_deadline = None
+        if call.tries >= menu.max_tries:
+            call.menu = None
+            if menu.timeout_destination:
+                await self._go(call, menu.timeout_destination)
+            else:
+                await self._finish(call, Disposition.ivr_hangup)
+            return
+        if announcement:
+            await self._play(call, announcement, lambda: self._prompt_menu(call))
+        else:
+            await self._prompt_menu(call)
+
+    # ---- queue ----
+
+    async def _enter_queue(self, call: LiveCall, queue: str) -> None:
+        await self._answer(call)
+        call.stage, call.queue = "queue", queue
+        config = self.routing.queues[queue] if self.routing else None
+        async with unit_of_work(self.sessions) as session:
+            await calls.update_call(session, call.uniqueid, CallState.queued, queue=queue, queued_at=self._now())
+        actions = self.acd.enqueue(self.clock(), call.uniqueid, queue, call.caller)
+        if config is not None and config.join_announcement:
+            await self._play(call, config.join_announcement, lambda: self._hold(call))
+        else:
+            await self._hold(call)
+        await self._apply(actions)
+
+    async def _hold(self, call: LiveCall) -> None:
+        if call.stage != "queue" or call.moh:
+            return
+        config = self.routing.queues.get(call.queue or "") if self.routing else None
+        try:
+            await self.ari.start_moh(call.channel_id, config.moh_class if config else None)
+            call.moh = True
+        except AriError as exc:
+            log.warning("music on hold for %s failed: %s", call.uniqueid, exc)
+
+    async def _unhold(self, call: LiveCall) -> None:
+        if call.moh:
+            call.moh = False
+            await self._ignore_gone(self.ari.stop_moh(call.channel_id))
+
+    async def _apply(self, actions: list[Any]) -> None:
+        """Carry out what the ACD decided, in order."""
+        for action in actions:
+            if isinstance(action, acd_engine.QueueEvent):
+                await self._queue_event(action)
+            elif isinstance(action, acd_engine.Ring):
+                await self._ring(action)
+            elif isinstance(action, acd_engine.StopRinging | acd_engine.HangupAgentLeg):
+                await self._stop_leg(action.call_id, action.agent_id)
+            elif isinstance(action, acd_engine.Connect):
+                await self._connect(action)
+            elif isinstance(action, acd_engine.Announce):
+                await self._announce(action)
+            elif isinstance(action, acd_engine.Overflow):
+                await self._overflow(action)
+            elif isinstance(action, acd_engine.Leave):
+                call = self.calls.get(action.call_id)
+                if call is not None:
+                    await self._unhold(call)
+                    await self._finish(call, Disposition.no_agent if action.reason == "empty" else Disposition.timeout)
+
+    async def _queue_event(self, event: acd_engine.QueueEvent) -> None:
+        self._seq += 1
+        agent_id = int(event.agent) if event.agent and event.agent.isdigit() else None
+        at = datetime.fromtimestamp(event.time, UTC)
+        key = f"{event.call_id or 'NONE'}:{event.event}:{event.agent or 'NONE'}:{event.queue}:{int(event.time * 1000)}"
+        extension = None
+        if agent_id is not None:
+            view = next((a for a in self.acd.agents() if a.agent_id == event.agent), None)
+            extension = view.extension if view else None
+        async with unit_of_work(self.sessions) as session:
+            await calls.add_queue_event(session, key, str(event.event), at=at, call_uniqueid=event.call_id,
+                                        queue=event.queue, agent_id=agent_id, agent=extension, data=tuple(event.data))
+
+    async def _ring(self, ring: acd_engine.Ring) -> None:
+        call = self.calls.get(ring.call_id)
+        if call is None:
+            return
+        call.attempts += 1
+        leg = f"{call.uniqueid}-a{ring.agent_id}-{call.attempts}"
+        call.ringing[ring.agent_id] = leg
+        self.legs[leg] = (call.uniqueid, ring.agent_id)
+        async with unit_of_work(self.sessions) as session:
+            await calls.update_call(session, call.uniqueid, CallState.ringing, **({} if call.attempts > 1 else {
+                "ring_at": self._now()}))
+            if ring.agent_id.isdigit():
+                await calls.set_agent_state(session, int(ring.agent_id), AgentStatus.ringing, only_if_active=True)
+        try:
+            await self.ari.originate(self.agent_endpoint.format(extension=ring.extension), channel_id=leg,
+                                     app_args=f"agent,{call.uniqueid},{ring.agent_id}", caller_id=call.caller,
+                                     timeout=max(1, int(ring.timeout_s)))
+        except (AriError, PbxUnreachable) as exc:
+            log.warning("ringing agent %s (%s) failed: %s", ring.agent_id, ring.extension, exc)
+            self.legs.pop(leg, None)
+            call.ringing.pop(ring.agent_id, None)
+            await self._apply(self.acd.agent_rejected(self.clock(), call.uniqueid, ring.agent_id))
+
+    async def _stop_leg(self, call_id: str, agent_id: str) -> None:
+        call = self.calls.get(call_id)
+        leg = call.ringing.pop(agent_id, None) if call else None
+        if leg is None:
+            leg = next((ch for ch, (c, a) in self.legs.items() if c == call_id and a == agent_id), None)
+        if leg is not None:
+            self.hung_up_by_us.add(leg)
+            await self._ignore_gone(self.ari.hangup(leg))
+            self.legs.pop(leg, None)
+        await self._agent_display(agent_id)
+
+    async def _connect(self, connect: acd_engine.Connect) -> None:
+        call = self.calls.get(connect.call_id)
+        if call is None:
+            return
+        leg = call.ringing.pop(connect.agent_id, None)
+        if leg is None:
+            return
+        call.stage, call.agent_id, call.agent_channel = "talking", connect.agent_id, leg
+        call.bridge_id = f"{call.uniqueid}-b"
+        await self._unhold(call)
+        await self.ari.create_bridge(call.bridge_id, name=f"call {call.uniqueid}")
+        await self.ari.add_to_bridge(call.bridge_id, [call.channel_id, leg])
+        config = self.routing.queues.get(connect.queue) if self.routing else None
+        if config is None or config.record:
+            name = f"call-{call.uniqueid.replace('.', '-')}"
+            try:
+                await self.ari.record_bridge(call.bridge_id, name)
+                call.recording = name
+            except AriError as exc:
+                log.warning("recording %s failed: %s", call.uniqueid, exc)
+        extension = next((a.extension for a in self.acd.agents() if a.agent_id == connect.agent_id), None)
+        async with unit_of_work(self.sessions) as session:
+            await calls.update_call(session, call.uniqueid, CallState.talking, answered_at=self._now(),
+                                    agent_id=int(connect.agent_id) if connect.agent_id.isdigit() else None,
+                                    extension=extension, recording=call.recording)
+            if connect.agent_id.isdigit():
+                await calls.set_agent_state(session, int(connect.agent_id), AgentStatus.busy, only_if_active=True)
+
+    async def _announce(self, announce: acd_engine.Announce) -> None:
+        call = self.calls.get(announce.call_id)
+        if call is None or call.stage != "queue" or call.playback_id:
+            return
+        await self._unhold(call)
+        await self._play(call, f"{self.prompts.position},number:{announce.position}", lambda: self._hold(call))
+
+    async def _overflow(self, overflow: acd_engine.Overflow) -> None:
+        call = self.calls.get(overflow.call_id)
+        if call is None:
+            return
+        await self._unhold(call)
+        call.overflow_to = overflow.destination
+        call.stage = "routing"
+        async with unit_of_work(self.sessions) as session:
+            await calls.update_call(session, call.uniqueid, overflow_to=overflow.destination)
+        await self._go(call, overflow.destination)
+
+    # ---- closed hours: a message to call back ----
+
+    async def _leave_message(self, call: LiveCall, disposition: Disposition) -> None:
+        await self._answer(call)
+        call.stage = "message"
+
+        async def record() -> None:
+            name = f"message-{call.uniqueid.replace('.', '-')}"
+            try:
+                await self.ari.record_channel(call.channel_id, name, max_seconds=120, beep=True, terminate_on="#")
+                call.recording = name
+            except AriError as exc:
+                log.warning("message recording %s failed: %s", call.uniqueid, exc)
+            async with unit_of_work(self.sessions) as session:
+                await calls.update_call(session, call.uniqueid, CallState.message, recording=call.recording)
+            call.next_step = None
+
+        call.message_disposition = disposition
+        await self._play(call, self.prompts.leave_message, record)
+
+    # ---- ends ----
+
+    async def _destroyed(self, event: ChannelDestroyed) -> None:
+        channel_id = event.channel.id
+        if channel_id in self.legs:
+            call_id, agent_id = self.legs.pop(channel_id)
+            ours = channel_id in self.hung_up_by_us
+            self.hung_up_by_us.discard(channel_id)
+            call = self.calls.get(call_id)
+            if call is not None and call.agent_channel == channel_id and call.stage == "talking":
+                await self._apply(self.acd.call_ended(self.clock(), call_id, "agent"))
+                await self._finish(call, Disposition.answered, hangup_by="agent")
+            elif call is not None and agent_id in call.ringing and call.ringing[agent_id] == channel_id:
+                call.ringing.pop(agent_id, None)
+                if not ours:
+                    await self._apply(self.acd.agent_rejected(self.clock(), call_id, agent_id))
+            await self._agent_display(agent_id)
+            return
+        call = self.calls.get(channel_id)
+        if call is not None and channel_id not in self.hung_up_by_us:
+            await self._caller_gone(call, event.cause)
+        self.hung_up_by_us.discard(channel_id)
+
+    async def _caller_gone(self, call: LiveCall, cause: int | None) -> None:
+        now = self.clock()
+        if call.stage == "queue":
+            await self._apply(self.acd.caller_left(now, call.uniqueid))
+            await self._finish(call, Disposition.abandoned, hangup_by="caller", cause=cause, hang_caller=False)
+        elif call.stage == "talking":
+            await self._apply(self.acd.call_ended(now, call.uniqueid, "caller"))
+            await self._finish(call, Disposition.answered, hangup_by="caller", cause=cause, hang_caller=False)
+        elif call.stage == "message":
+            await self._finish(call, call.message_disposition, hangup_by="caller",
+                               cause=cause, hang_caller=False)
+        else:
+            await self._finish(call, Disposition.ivr_hangup, hangup_by="caller", cause=cause, hang_caller=False)
+
+    async def _finish(self, call: LiveCall, disposition: Disposition, hangup_by: str = "system",
+                      cause: int | None = None, hang_caller: bool = True) -> None:
+        """Close the call: its legs and bridge go, its record is written once."""
+        if call.stage == "ended":
+            return
+        previous, call.stage = call.stage, "ended"
+        self.calls.pop(call.channel_id, None)
+        for agent_id in list(call.ringing):
+            await self._stop_leg(call.uniqueid, agent_id)
+        if call.agent_channel:
+            self.hung_up_by_us.add(call.agent_channel)
+            await self._ignore_gone(self.ari.hangup(call.agent_channel))
+            self.legs.pop(call.agent_channel, None)
+        if call.bridge_id:
+            await self._ignore_gone(self.ari.destroy_bridge(call.bridge_id))
+        if hang_caller:
+            self.hung_up_by_us.add(call.channel_id)
+            await self._ignore_gone(self.ari.hangup(call.channel_id))
+        if previous == "talking" and disposition == Disposition.answered and call.agent_id:
+            await self._agent_display(call.agent_id)
+        async with unit_of_work(self.sessions) as session:
+            await calls.end_call(session, call.uniqueid, disposition, hangup_by, cause, at=self._now(),
+                                 recording=call.recording, overflow_to=call.overflow_to)
+
+    # ---- agents ----
+
+    async def _sync_agents(self) -> None:
+        """Make the ACD's log-ins and pauses those of the database (the API writes them)."""
+        async with unit_of_work(self.sessions) as session:
+            rows = {str(a.user_id): a for a in await calls.logged_in_agents(session)}
+        now = self.clock()
+        actions: list[Any] = []
+        for view in self.acd.agents():
+            if view.state != acd_engine.AgentState.LOGGED_OUT and view.agent_id not in rows:
+                actions += self.acd.logout(now, view.agent_id)
+        for agent_id, row in rows.items():
+            state = self.acd.agent_state(agent_id) if any(a.agent_id == agent_id for a in self.acd.agents()) \
+                else acd_engine.AgentState.LOGGED_OUT
+            if state == acd_engine.AgentState.LOGGED_OUT:
+                actions += self.acd.login(now, agent_id, row.extension)
+            if row.status == AgentStatus.paused and state != acd_engine.AgentState.PAUSED:
+                actions += self.acd.pause(now, agent_id, row.reason or "")
+            elif row.status != AgentStatus.paused and state == acd_engine.AgentState.PAUSED:
+                actions += self.acd.unpause(now, agent_id)
+        await self._apply(actions)
+
+    async def _agent_display(self, agent_id: str) -> None:
+        """Write the agent's state as the ACD now sees it (ringing / busy / wrap-up / ready)."""
+        if not agent_id.isdigit():
+            return
+        state = self.acd.agent_state(agent_id)
+        status = {acd_engine.AgentState.RINGING: AgentStatus.ringing, acd_engine.AgentState.BUSY: AgentStatus.busy,
+                  acd_engine.AgentState.WRAPUP: AgentStatus.wrapup, acd_engine.AgentState.READY: AgentStatus.ready
+                  }.get(state)
+        if status is not None:
+            async with unit_of_work(self.sessions) as session:
+                await calls.set_agent_state(session, int(agent_id), status, only_if_active=True)
+
+    # ---- timer ----
+
+    async def _timer(self) -> None:
+        while True:
+            deadline = self._next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            except TimeoutError:
+                pass
+            try:
+                async with self._lock:
+                    await self._on_time()
+            except Exception:  # noqa: BLE001 - the timer must outlive one failing step
+                log.exception("call center timer step failed")
+
+    def _next_deadline(self) -> float | None:
+        times = [c.ivr_deadline for c in self.calls.values() if c.ivr_deadline is not None]
+        acd_deadline = self.acd.next_deadline()
+        if acd_deadline is not None:
+            times.append(acd_deadline)
+        return min(times) if times else None
+
+    async def _on_time(self) -> None:
+        now = self.clock()
+        for call in list(self.calls.values()):
+            if call.ivr_deadline is not None and call.ivr_deadline <= now and call.menu is not None:
+                await self._ivr_retry(call, None)
+        if (deadline := self.acd.next_deadline()) is not None and deadline <= now:
+            actions = self.acd.tick(now)
+            for action in actions:  # a ring the ACD gave up on: our leg is hung up (its StopRinging)
+                if isinstance(action, acd_engine.QueueEvent) and action.event == acd_engine.EventType.RINGNOANSWER:
+                    call = self.calls.get(action.call_id or "")
+                    if call and action.agent and action.agent in call.ringing:
+                        await self._stop_leg(call.uniqueid, action.agent)
+            await self._apply(actions)
+
+    # ---- ARI helpers ----
+
+    async def _answer(self, call: LiveCall) -> None:
+        await self._ignore_gone(self.ari.answer(call.channel_id))
+
+    async def _play(self, call: LiveCall, media: str, then: Callable[[], Awaitable[None]]) -> None:
+        self._seq += 1
+        playback_id = f"{call.uniqueid}-p{self._seq}"
+        call.playback_id, call.next_step = playback_id, then
+        self.playbacks[playback_id] = call.channel_id
+        try:
+            await self.ari.play(call.channel_id, media, playback_id)
+        except AriError as exc:
+            log.warning("playing %s to %s failed: %s", media, call.uniqueid, exc)
+            self.playbacks.pop(playback_id, None)
+            call.playback_id, call.next_step = None, None
+            await then()
+
+    async def _stop_playback(self, call: LiveCall) -> None:
+        if call.playback_id:
+            self.playbacks.pop(call.playback_id, None)
+            await self._ignore_gone(self.ari.stop_playback(call.playback_id))
+            call.playback_id, call.next_step = None, None
+
+    async def _playback_done(self, playback: Any) -> None:
+        if playback is None:
+            return
+        channel_id = self.playbacks.pop(playback.id, None)
+        call = self.calls.get(channel_id or "")
+        if call is None or call.playback_id != playback.id:
+            return
+        then, call.playback_id, call.next_step = call.next_step, None, None
+        if then is not None:
+            await then()
+
+    async def _ignore_gone(self, request: Awaitable[Any]) -> None:
+        """An ARI request whose target may already be gone (404/409 are then fine)."""
+        try:
+            await request
+        except AriError as exc:
+            if exc.status not in (404, 409, 422):
+                log.warning("%s", exc)
+        except PbxUnreachable as exc:
+            log.warning("%s", exc)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
