@@ -93,6 +93,9 @@ class CallRecord(SQLModel, table=True):
     wait_seconds: float | None = Field(default=None, description="queued (or started) until answered or ended")
     talk_seconds: float | None = None
     recording: str | None = Field(default=None, max_length=120, description="ARI stored recording name")
+    recording_file: str | None = Field(default=None, max_length=255,
+                                       description="the copy kept by us, relative to <data dir>/recordings")
+    recording_bytes: int | None = Field(default=None, sa_type=sa.BigInteger)
     transfer_to: str | None = Field(default=None, max_length=64)
     overflow_to: str | None = Field(default=None, max_length=64)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", ondelete="SET NULL")

@@ -137,6 +137,8 @@ def upgrade() -> None:
     sa.Column('wait_seconds', sa.Float(), nullable=True),
     sa.Column('talk_seconds', sa.Float(), nullable=True),
     sa.Column('recording', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+    sa.Column('recording_file', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('recording_bytes', sa.BigInteger(), nullable=True),
     sa.Column('transfer_to', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('overflow_to', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
