@@ -36,6 +36,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -126,9 +127,13 @@ class CallCenter:
     """The Stasis application; `run()` until cancelled."""
 
     def __init__(self, ari: AriClient, sessions: async_sessionmaker[AsyncSession], *, prompts: Prompts | None = None,
-                 clock: Callable[[], float] = time.time, agent_endpoint: str = "PJSIP/{extension}") -> None:
+                 clock: Callable[[], float] = time.time, agent_endpoint: str = "PJSIP/{extension}",
+                 recordings_dir: Path | None = None) -> None:
         self.ari = ari
         self.sessions = sessions
+        self.recordings_dir = recordings_dir
+        self.recording_calls: dict[str, str] = {}  # recording name -> call uniqueid
+        self._copies: set[asyncio.Task[None]] = set()
         self.prompts = prompts or Prompts()
         self.clock = clock
         self.agent_endpoint = agent_endpoint
@@ -193,8 +198,10 @@ class CallCenter:
                 await self._dtmf(event)
             elif isinstance(event, PlaybackFinished) or event.type == "PlaybackFailed":
                 await self._playback_done(getattr(event, "playback", None))
-            elif isinstance(event, RecordingFinished | RecordingFailed):
-                pass  # the name was stored when the recording started; a failed one stays named, its file absent
+            elif isinstance(event, RecordingFinished):
+                self._copy_later(event.recording.name)
+            elif isinstance(event, RecordingFailed):
+                log.warning("recording %s failed: %s", event.recording.name, event.recording.cause)
         self._wake.set()
 
     async def _stasis_start(self, event: StasisStart) -> None:
@@ -418,6 +425,7 @@ class CallCenter:
             try:
                 await self.ari.record_bridge(call.bridge_id, name)
                 call.recording = name
+                self.recording_calls[name] = call.uniqueid
             except AriError as exc:
                 log.warning("recording %s failed: %s", call.uniqueid, exc)
         extension = next((a.extension for a in self.acd.agents() if a.agent_id == connect.agent_id), None)
@@ -457,6 +465,7 @@ class CallCenter:
             try:
                 await self.ari.record_channel(call.channel_id, name, max_seconds=120, beep=True, terminate_on="#")
                 call.recording = name
+                self.recording_calls[name] = call.uniqueid
             except AriError as exc:
                 log.warning("message recording %s failed: %s", call.uniqueid, exc)
             async with unit_of_work(self.sessions) as session:
@@ -526,6 +535,48 @@ class CallCenter:
         async with unit_of_work(self.sessions) as session:
             await calls.end_call(session, call.uniqueid, disposition, hangup_by, cause, at=self._now(),
                                  recording=call.recording, overflow_to=call.overflow_to)
+
+    # ---- recordings: copied off the PBX once finished ----
+
+    def _copy_later(self, name: str) -> None:
+        uniqueid = self.recording_calls.pop(name, None)
+        if uniqueid is None or self.recordings_dir is None:
+            return
+        task = asyncio.create_task(self._copy_recording(name, uniqueid), name=f"copy-{name}")
+        self._copies.add(task)
+        task.add_done_callback(self._copies.discard)
+
+    async def _copy_recording(self, name: str, uniqueid: str, attempts: int = 5) -> None:
+        """Keep our copy of a finished recording (`<recordings dir>/<yyyy>/<mm>/<dd>/<name>.wav`),
+        then delete it on the PBX; retried a few times if the PBX is busy."""
+        assert self.recordings_dir is not None
+        day = datetime.now(LOCAL_TZ).strftime("%Y/%m/%d")
+        relative = f"{day}/{name}.wav"
+        target = self.recordings_dir / relative
+        for attempt in range(attempts):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_suffix(".part")
+                size = 0
+                async with self.ari.stored_recording(name) as response:
+                    with partial.open("wb") as out:
+                        async for chunk in response.aiter_bytes():
+                            out.write(chunk)
+                            size += len(chunk)
+                partial.replace(target)
+                async with unit_of_work(self.sessions) as session:
+                    await calls.set_recording_copy(session, uniqueid, name, relative, size)
+                await self._ignore_gone(self.ari.request("DELETE", f"/recordings/stored/{name}"))
+                return
+            except (AriError, PbxUnreachable, OSError) as exc:
+                log.warning("copying recording %s (attempt %d): %s", name, attempt + 1, exc)
+                await asyncio.sleep(0.5 * 2 ** attempt)
+        log.error("recording %s could not be copied off the PBX; it stays there", name)
+
+    async def drain(self) -> None:
+        """Wait for the recordings being copied (tests, shutdown)."""
+        while self._copies:
+            await asyncio.gather(*list(self._copies), return_exceptions=True)
 
     # ---- agents ----
 

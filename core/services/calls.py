@@ -102,6 +102,14 @@ async def end_call(session: AsyncSession, uniqueid: str, disposition: Dispositio
     return call
 
 
+async def set_recording_copy(session: AsyncSession, uniqueid: str, name: str, relative_path: str, size: int) -> None:
+    """Where our copy of the call's recording is (set after the call closed, so not through update_call)."""
+    table = CallRecord.__table__  # type: ignore[attr-defined]
+    await session.exec(sa.update(table).where(table.c.uniqueid == uniqueid).values(  # type: ignore[call-overload]
+        recording=name, recording_file=relative_path[:255], recording_bytes=size))
+    await live.announce(session, units=[CALLS_NOTICE])
+
+
 async def add_queue_event(session: AsyncSession, event_key: str, event: str, *, at: datetime | None = None,
                           call_uniqueid: str | None = None, queue: str | None = None, agent_id: int | None = None,
                           agent: str | None = None, data: tuple[Any, ...] = ()) -> bool:
