@@ -95,6 +95,15 @@ DEFAULT_POLICIES: tuple[tuple[str, str, str, str], ...] = (
     *((r, "messages", "read", "all") for r in (SystemRole.coordinator, SystemRole.agent, SystemRole.auditor)),
     ("unit_manager", "messages", "read", "unit"),
     ("officer", "messages", "read", "unit"),
+    # the call center (issue 7): the desk's telephone agents and coordinators handle calls (history,
+    # recordings, click-to-call, transfer) and their own agent state; coordinators and auditors watch
+    # every agent and the live monitor
+    *((r, "calls", a, "all") for r in (SystemRole.coordinator, SystemRole.agent) for a in ("read", "write")),
+    ("auditor", "calls", "read", "all"),
+    *((r, "agents", a, "own") for r in (SystemRole.coordinator, SystemRole.agent) for a in ("read", "write")),
+    ("coordinator", "agents", "read", "all"),
+    ("auditor", "agents", "read", "all"),
+    *((r, "telephony", "read", "all") for r in (SystemRole.coordinator, SystemRole.auditor)),
     # citizens' personal data unmasked: only the roles that handle the case
     ("coordinator", "pii", "read", "all"),
     ("agent", "pii", "read", "all"),

@@ -147,3 +147,11 @@ class ServiceUnavailable(HotlineError):
     status_code = 503
     error_id = "service_unavailable"
     message = "{component} is not available right now."
+
+
+class PbxNotConnected(HotlineError):
+    """Telephony endpoints without a PBX (HOTLINE_ARI_URL unset, or Asterisk not answering)."""
+
+    status_code = 503
+    error_id = "pbx_not_connected"
+    message = "The telephone exchange is not connected: calls cannot be made or handled now. Everything else works."
