@@ -13,14 +13,14 @@ planner already expects many more rows than that, it is the planner's estimate a
 (`total_is_estimate`): counting 5 million rows exactly for a "page 1 of N" costs seconds, and
 nobody pages that far. A person's history (a phone filter) is one index range and is always
 counted. Pages are offset pages up to MAX_OFFSET rows deep; deeper, `after` (the id of the last
-row seen) continues on the (created_at, id) keyset at the cost of the first page.
+row seen) continues on the (created_at, id) keyset at the cost of the first page. The counting,
+estimating and timeouts are shared with the call history: core/services/big_pages.py.
 
 Personal data: the citizen's address (phone number or Zalo user id) is masked for roles without
 `pii` read, and every unmasked read is written to the audit log, as for tickets."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -28,11 +28,9 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.authz import Scope
@@ -48,19 +46,13 @@ from core.models.messages import (
 )
 from core.models.tickets import Ticket
 from core.ports import DeliveryReport, InboundMessage, SendResult
-from core.services import audit
+from core.services import audit, big_pages
 from core.services.actor import Actor
+from core.services.big_pages import COUNT_CAP, MAX_OFFSET, SEARCH_TIMEOUT_MS
 from core.services.crud import Page
 from core.services.scoping import units_visible
 from core.services.tickets import LOCAL_TZ, mask
 from core.types import normalize_phone
-
-COUNT_CAP = 10_000
-PERSON_COUNT_CAP = 100_000  # one phone number or one ticket: an index range, counted exactly this far
-MAX_OFFSET = 10_000  # deeper than this, page with `after`
-ESTIMATE_TRUSTED_ABOVE = 4 * COUNT_CAP  # the planner expects this many or more: do not count at all
-SEARCH_TIMEOUT_MS = 5_000  # a filter no index serves is refused instead of holding a connection
-COUNT_TIMEOUT_MS = 25  # a count that takes longer gives way to the estimate (cheap counts take < 5 ms)
 
 # Outbound statuses in the order they may be reached; delivered and failed are both final.
 _RANK = {MessageStatus.queued: 1, MessageStatus.sent: 2, MessageStatus.delivered: 3, MessageStatus.failed: 3}
@@ -317,59 +309,6 @@ def _filtered(stmt: Any, scope: Any, filters: MessageFilters) -> Any:
     return stmt
 
 
-async def _set_timeout(session: AsyncSession, milliseconds: int) -> None:
-    await session.exec(sa.text(f"SET LOCAL statement_timeout = {int(milliseconds)}"))  # type: ignore[call-overload]
-
-
-async def _estimate(session: AsyncSession, stmt: Any) -> int:
-    """The planner's row estimate for `stmt` (EXPLAIN, no rows read)."""
-    conn = await session.connection()
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    plan = (await conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + compiled.string, compiled.params)).scalar_one()
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return int(plan[0]["Plan"]["Plan Rows"])
-
-
-async def _capped_count(session: AsyncSession, stmt: Any, cap: int) -> int | None:
-    """How many rows `stmt` has, counted up to cap + 1; None when that took too long."""
-    counted = select(func.count()).select_from(stmt.limit(cap + 1).subquery())
-    try:
-        async with session.begin_nested():  # a cancelled count rolls back to here (and its timeout with it)
-            await _set_timeout(session, COUNT_TIMEOUT_MS)
-            n = int((await session.exec(counted)).one())
-            await _set_timeout(session, SEARCH_TIMEOUT_MS)
-    except DBAPIError as exc:
-        if isinstance(exc.orig, psycopg.errors.QueryCanceled):
-            return None
-        raise
-    return n
-
-
-async def _total(session: AsyncSession, ids: Any, filters: MessageFilters) -> tuple[int, bool]:
-    """(total, is_estimate): exact up to the cap (COUNT_CAP, or PERSON_COUNT_CAP for one phone
-    number or ticket), else the planner's estimate."""
-    one_person = filters.address is not None or filters.ticket_id is not None
-    estimate = None if one_person else await _estimate(session, ids)
-    if estimate is not None and estimate >= ESTIMATE_TRUSTED_ABOVE:
-        return estimate, True
-    cap = PERSON_COUNT_CAP if one_person else COUNT_CAP
-    n = await _capped_count(session, ids, cap)
-    if n is not None and n <= cap:
-        return n, False
-    if estimate is None:
-        estimate = await _estimate(session, ids)
-    return max(estimate, n or 1), True
-
-
-async def _guarded(session: AsyncSession, stmt: Any) -> list[Any]:
-    try:
-        return list((await session.exec(stmt)).all())
-    except DBAPIError as exc:
-        if isinstance(exc.orig, psycopg.errors.QueryCanceled):
-            raise MessageSearchTooSlow() from exc
-        raise
-
-
 async def _public(session: AsyncSession, actor: Actor, rows: list[Message], can_see_pii: bool,
                   action: str = "pii.list") -> list[MessagePublic]:
     ticket_ids = sorted({m.ticket_id for m in rows if m.ticket_id is not None})
@@ -397,7 +336,7 @@ async def history(session: AsyncSession, actor: Actor, filters: MessageFilters, 
     the ticket in front of them."""
     if actor.scope is not Scope.all and filters.address is None and filters.ticket_id is None:
         raise ValidationFailed(details=[{"field": "phone", "message": "choose a ticket or a phone number"}])
-    await _set_timeout(session, SEARCH_TIMEOUT_MS)
+    await big_pages.set_timeout(session, SEARCH_TIMEOUT_MS)
     scope = await _scope(session, actor)
     stmt = _filtered(select(Message), scope, filters)
     order = (col(Message.created_at).desc(), col(Message.id).desc())
@@ -412,13 +351,14 @@ async def history(session: AsyncSession, actor: Actor, filters: MessageFilters, 
         if offset > MAX_OFFSET:
             raise ValidationFailed(details=[{"field": "page", "message": f"pages deeper than {MAX_OFFSET} messages: "
                                              "continue with `after` (the last id of the page before) or narrow the filters"}])
-    fetched = await _guarded(session, stmt.order_by(*order).offset(offset).limit(page.per_page + 1))
+    fetched = await big_pages.guarded(session, stmt.order_by(*order).offset(offset).limit(page.per_page + 1),
+                                      MessageSearchTooSlow)
     more = len(fetched) > page.per_page
     rows = fetched[:page.per_page]
-    if after is None and not more and (rows or offset == 0):
-        total, estimated = offset + len(rows), False  # the last page: the total is known without counting
-    else:
-        total, estimated = await _total(session, _filtered(select(Message.id), scope, filters), filters)
+    # on the last offset page the total is known without counting
+    total, estimated = await big_pages.page_total(
+        session, _filtered(select(Message.id), scope, filters), rows, more, offset,
+        one_person=filters.address is not None or filters.ticket_id is not None, keyset=after is not None)
     items = await _public(session, actor, rows, can_see_pii)
     return MessagePage(total, estimated, page.page, page.per_page, math.ceil(total / page.per_page), items,
                        rows[-1].id if more and rows else None)
@@ -431,9 +371,10 @@ async def inbound_queue(session: AsyncSession, actor: Actor, page: Page, can_see
     if actor.scope is not Scope.all:
         return MessagePage(0, False, page.page, page.per_page, 0, [], None)
     waiting = sa.text(UNHANDLED_INBOUND)  # literal: the partial index matches
-    rows = await _guarded(session, select(Message).where(waiting).order_by(col(Message.created_at), col(Message.id))
-                          .offset(page.offset).limit(page.per_page))
-    counted = await _capped_count(session, select(Message.id).where(waiting), COUNT_CAP)
+    rows = await big_pages.guarded(session, select(Message).where(waiting).order_by(col(Message.created_at),
+                                                                                    col(Message.id))
+                                   .offset(page.offset).limit(page.per_page), MessageSearchTooSlow)
+    counted = await big_pages.capped_count(session, select(Message.id).where(waiting), COUNT_CAP)
     total = COUNT_CAP if counted is None else min(counted, COUNT_CAP)
     estimated = counted is None or counted > COUNT_CAP
     items = await _public(session, actor, rows, can_see_pii)
