@@ -19,6 +19,7 @@ from api.live_hub import HUB_KEY
 from api.middleware import RequestIdMiddleware
 from api.routers import (
     access,
+    agents,
     api_tokens,
     attachments,
     audit,
@@ -34,6 +35,7 @@ from api.routers import (
     notification_settings,
     notifications,
     org_units,
+    telephony,
     ticket_messages,
     tickets,
     users,
@@ -41,6 +43,7 @@ from api.routers import (
 )
 from api.search import close_search_index
 from api.services import AppServices
+from api.telephony import close_pbx
 from core.attachment_store import FileAttachmentStore
 from core.db import make_async_engine, make_sessionmaker, make_sync_engine
 from core.settings import Settings
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
                 from messaging import close_gateways
 
                 await close_gateways(gateways)
+            await close_pbx(svc)
             hub = svc.extra.pop(HUB_KEY, None)  # the live updates' LISTEN connection (api/live_hub.py)
             if hub is not None:
                 await hub.close()
@@ -123,7 +127,8 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
     for router in (health.router, auth.router, me.router, users.router, org_units.router, access.roles, access.menus,
                    access.groups, catalog.areas, catalog.fields, audit.router, tickets.router, inbox.router,
                    notifications.router, attachments.router, dispatch_rules.router, notification_settings.me,
-                   notification_settings.admin, kb.router, api_tokens.router, message_templates.router,
+                   notification_settings.admin, kb.router, api_tokens.router, message_templates.router, agents.router,
+                   telephony.router,
                    ticket_messages.router, messages.router, webhooks.router,  # /messages/segments before /messages/{id}
                    *extra_routers):
         app.include_router(router)

@@ -77,11 +77,23 @@ async def check_search(settings: Settings, reader: Callable[[], Awaitable[Search
     return ComponentState("search", True, False, f"{where}, {documents} documents")
 
 
-def check_pbx(settings: Settings) -> ComponentState:
+async def check_pbx(settings: Settings) -> ComponentState:
     if not settings.ari_url:
         return ComponentState("pbx", True, False, "PBX not connected: telephony is off, everything else works",
                               "set HOTLINE_ARI_URL, HOTLINE_ARI_USER and HOTLINE_ARI_PASSWORD to connect Asterisk")
-    return ComponentState("pbx", True, False, f"Asterisk ARI at {settings.ari_url}")
+    from telephony.ari_client import AriClient, AriError, PbxUnreachable
+
+    password = settings.ari_password.get_secret_value() if settings.ari_password else ""
+    client = AriClient(settings.ari_url, settings.ari_user or "hotline", password, app=settings.ari_app, timeout=2.0)
+    try:
+        info = await client.info()
+    except (AriError, PbxUnreachable) as exc:
+        return ComponentState("pbx", False, False, f"Asterisk ARI at {settings.ari_url} does not answer: {exc}",
+                              "check that Asterisk runs, res_ari is loaded and the ARI user and password match")
+    finally:
+        await client.aclose()
+    version = (info.get("system") or {}).get("version", "?") if isinstance(info, dict) else "?"
+    return ComponentState("pbx", True, False, f"Asterisk {version} ARI at {settings.ari_url}")
 
 
 def check_sms(settings: Settings) -> ComponentState:
@@ -95,4 +107,4 @@ def check_sms(settings: Settings) -> ComponentState:
 async def all_components(engine: AsyncEngine, temporal: object | None, settings: Settings,
                          search_reader: Callable[[], Awaitable[SearchIndex]] | None = None) -> list[ComponentState]:
     db, tp = await asyncio.gather(check_database(engine), check_temporal(temporal, settings))
-    return [db, tp, await check_search(settings, search_reader), check_pbx(settings), check_sms(settings)]
+    return [db, tp, await check_search(settings, search_reader), await check_pbx(settings), check_sms(settings)]

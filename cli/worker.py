@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from datetime import timedelta
 
@@ -68,11 +70,20 @@ async def run_worker(client: Client, settings: Settings, notifier: Notifier,
 
     index = open_search_index(settings, writer=True)
     gateways = open_gateways(settings, sessions)
+    call_center: asyncio.Task[None] | None = None
     try:
         worker = build_worker(client, settings, notifier, sessions, index, gateways)
         await client.start_workflow(SYNC_KB_INDEX_WORKFLOW, "reconcile", id=f"kb-index-reconcile-{uuid.uuid4()}",
                                     task_queue=settings.task_queue)
+        if settings.ari_url:  # the Stasis application, driven by one worker at a time (telephony/runner.py)
+            from telephony.runner import run_call_center
+
+            call_center = asyncio.create_task(run_call_center(settings, sessions), name="call-center")
         await worker.run()
     finally:
+        if call_center is not None:
+            call_center.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await call_center
         await index.close()
         await close_gateways(gateways)

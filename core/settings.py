@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     ari_password: SecretStr | None = None
     ari_app: str = Field(default="hotline", description="the Stasis application owning the 1022 number")
     ari_agent_endpoint: str = Field(default="PJSIP/{extension}", description="how an agent's phone is dialled")
+    ari_trunk_endpoint: str = Field(default="PJSIP/{number}@trunk",
+                                    description="how a citizen is dialled (click-to-call, call-back)")
+    ari_caller_id: str = Field(default="1022", description="the number citizens see when we call them")
 
     # Web
     host: str = "127.0.0.1"

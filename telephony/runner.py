@@ -46,9 +46,10 @@ async def run_call_center(settings: Settings, sessions: async_sessionmaker[Async
         await conn.execute(f"LISTEN {calls.PBX_CHANNEL}")
         log.info("this process drives the call center (ARI %s, application %s)", settings.ari_url, settings.ari_app)
         ari = ari_client(settings)
-        center = CallCenter(ari, sessions, agent_endpoint=settings.ari_agent_endpoint)
+        center = CallCenter(ari, sessions, agent_endpoint=settings.ari_agent_endpoint,
+                            trunk_endpoint=settings.ari_trunk_endpoint, recordings_dir=settings.data_dir / "recordings")
         app_task = asyncio.create_task(center.run(), name="call-center")
-        listen_task = asyncio.create_task(_agents_changes(conn, center), name="call-center-listen")
+        listen_task = asyncio.create_task(follow_agent_changes(conn, center), name="call-center-listen")
         try:
             await asyncio.gather(app_task, listen_task)
         finally:
@@ -60,6 +61,7 @@ async def run_call_center(settings: Settings, sessions: async_sessionmaker[Async
             await ari.aclose()
 
 
-async def _agents_changes(conn: psycopg.AsyncConnection, center: CallCenter) -> None:
+async def follow_agent_changes(conn: psycopg.AsyncConnection, center: CallCenter) -> None:
+    """Re-read the agents whenever the API announces a change (the connection LISTENs on PBX_CHANNEL)."""
     async for _notice in conn.notifies():
         await center.agents_changed()

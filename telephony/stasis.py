@@ -41,10 +41,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import unit_of_work
-from core.models.calls import AgentStatus, CallDirection, CallState, Disposition, InboundRoute, IvrMenu
+from core.models.calls import (
+    AgentStatus,
+    CallDirection,
+    CallRecord,
+    CallState,
+    Disposition,
+    InboundRoute,
+    IvrMenu,
+)
 from core.services import calls
 from telephony import acd as acd_engine
 from telephony.ari_client import AriClient, AriError, PbxUnreachable
@@ -101,6 +110,7 @@ class LiveCall:
     overflow_to: str | None = None
     ivr_path: str = ""
     message_disposition: Disposition = Disposition.closed
+    outbound: bool = False  # click-to-call: the agent's leg first, then the citizen's (channel_id = uniqueid)
 
 
 def queue_config(row: Any, members: list[tuple[int, int]]) -> acd_engine.QueueConfig:
@@ -128,8 +138,11 @@ class CallCenter:
 
     def __init__(self, ari: AriClient, sessions: async_sessionmaker[AsyncSession], *, prompts: Prompts | None = None,
                  clock: Callable[[], float] = time.time, agent_endpoint: str = "PJSIP/{extension}",
+                 trunk_endpoint: str = "PJSIP/{number}@trunk", caller_id: str = "1022",
                  recordings_dir: Path | None = None) -> None:
         self.ari = ari
+        self.trunk_endpoint = trunk_endpoint
+        self.caller_id = caller_id
         self.sessions = sessions
         self.recordings_dir = recordings_dir
         self.recording_calls: dict[str, str] = {}  # recording name -> call uniqueid
@@ -210,6 +223,12 @@ class CallCenter:
             call_id, agent_id = event.args[1], event.args[2]
             self.legs[channel.id] = (call_id, agent_id)
             await self._apply(self.acd.agent_answered(self.clock(), call_id, agent_id, channel.id))
+            return
+        if event.args and event.args[0] == "dialout" and len(event.args) >= 3:
+            await self._dialout(channel.id, event.args[1], event.args[2])
+            return
+        if event.args and event.args[0] == "citizen" and len(event.args) >= 2:
+            await self._citizen_answered(channel.id, event.args[1])
             return
         if event.args or channel.id in self.calls:
             return  # a channel of ours we already know, or arguments of a later feature
@@ -454,6 +473,56 @@ class CallCenter:
             await calls.update_call(session, call.uniqueid, overflow_to=overflow.destination)
         await self._go(call, overflow.destination)
 
+    # ---- click-to-call and call-back (the API originated the agent's leg: api/telephony.py) ----
+
+    async def _dialout(self, agent_channel: str, uniqueid: str, agent_id: str) -> None:
+        """The agent answered their own phone: ring back tone to them, and dial the citizen."""
+        async with unit_of_work(self.sessions) as session:
+            record = (await session.exec(select(CallRecord).where(CallRecord.uniqueid == uniqueid))).first()
+        if record is None or record.state == CallState.ended or uniqueid in self.calls:
+            await self._ignore_gone(self.ari.hangup(agent_channel))
+            return
+        call = LiveCall(uniqueid, uniqueid, record.citizen_number, record.dialed or record.citizen_number,
+                        stage="dialing", agent_id=agent_id, agent_channel=agent_channel, outbound=True)
+        self.calls[uniqueid] = call
+        self.legs[agent_channel] = (uniqueid, agent_id)
+        if agent_id in {a.agent_id for a in self.acd.agents()}:
+            await self._apply(self.acd.set_device_busy(self.clock(), agent_id, True))
+        self._seq += 1
+        await self._ignore_gone(self.ari.play(agent_channel, "tone:ring", f"{uniqueid}-rb{self._seq}"))
+        try:
+            await self.ari.originate(self.trunk_endpoint.format(number=record.citizen_number), channel_id=uniqueid,
+                                     app_args=f"citizen,{uniqueid}", caller_id=self.caller_id, timeout=45)
+        except (AriError, PbxUnreachable) as exc:
+            log.warning("dialling the citizen of %s failed: %s", uniqueid, exc)
+            await self._finish(call, Disposition.failed, hang_caller=False)
+
+    async def _citizen_answered(self, channel_id: str, uniqueid: str) -> None:
+        call = self.calls.get(uniqueid)
+        if call is None or call.stage != "dialing" or not call.agent_channel:
+            await self._ignore_gone(self.ari.hangup(channel_id))
+            return
+        call.stage, call.bridge_id = "talking", f"{uniqueid}-b"
+        await self.ari.create_bridge(call.bridge_id, name=f"call {uniqueid}")
+        await self.ari.add_to_bridge(call.bridge_id, [call.agent_channel, channel_id])  # stops the ring back tone
+        name = f"call-{uniqueid.replace('.', '-')}"
+        try:
+            await self.ari.record_bridge(call.bridge_id, name)
+            call.recording = name
+            self.recording_calls[name] = uniqueid
+        except AriError as exc:
+            log.warning("recording %s failed: %s", uniqueid, exc)
+        async with unit_of_work(self.sessions) as session:
+            await calls.update_call(session, uniqueid, CallState.talking, answered_at=self._now(),
+                                    recording=call.recording)
+            await calls.mark_called_back(session, uniqueid, self._now())
+
+    async def _agent_leg_unanswered(self, channel_id: str, cause: int) -> None:
+        """A click-to-call whose agent did not answer their own phone (the leg never reached us)."""
+        uniqueid = channel_id[:-2] + "-c"
+        async with unit_of_work(self.sessions) as session:
+            await calls.end_call(session, uniqueid, Disposition.agent_no_answer, "agent", cause, at=self._now())
+
     # ---- closed hours: a message to call back ----
 
     async def _leave_message(self, call: LiveCall, disposition: Disposition) -> None:
@@ -484,7 +553,11 @@ class CallCenter:
             ours = channel_id in self.hung_up_by_us
             self.hung_up_by_us.discard(channel_id)
             call = self.calls.get(call_id)
-            if call is not None and call.agent_channel == channel_id and call.stage == "talking":
+            if call is not None and call.outbound and call.agent_channel == channel_id:
+                talking = call.stage == "talking"
+                await self._finish(call, Disposition.answered if talking else Disposition.failed, hangup_by="agent",
+                                   cause=None if talking else event.cause)
+            elif call is not None and call.agent_channel == channel_id and call.stage == "talking":
                 await self._apply(self.acd.call_ended(self.clock(), call_id, "agent"))
                 await self._finish(call, Disposition.answered, hangup_by="agent")
             elif call is not None and agent_id in call.ringing and call.ringing[agent_id] == channel_id:
@@ -496,11 +569,17 @@ class CallCenter:
         call = self.calls.get(channel_id)
         if call is not None and channel_id not in self.hung_up_by_us:
             await self._caller_gone(call, event.cause)
+        elif call is None and channel_id.startswith("o") and channel_id.endswith("-a"):
+            await self._agent_leg_unanswered(channel_id, event.cause)
         self.hung_up_by_us.discard(channel_id)
 
     async def _caller_gone(self, call: LiveCall, cause: int | None) -> None:
         now = self.clock()
-        if call.stage == "queue":
+        if call.outbound:  # the citizen's leg: hung up while talking, or never answered (busy, no answer…)
+            talking = call.stage == "talking"
+            await self._finish(call, Disposition.answered if talking else Disposition.failed, hangup_by="caller",
+                               cause=cause, hang_caller=False)
+        elif call.stage == "queue":
             await self._apply(self.acd.caller_left(now, call.uniqueid))
             await self._finish(call, Disposition.abandoned, hangup_by="caller", cause=cause, hang_caller=False)
         elif call.stage == "talking":
@@ -530,7 +609,10 @@ class CallCenter:
         if hang_caller:
             self.hung_up_by_us.add(call.channel_id)
             await self._ignore_gone(self.ari.hangup(call.channel_id))
-        if previous == "talking" and disposition == Disposition.answered and call.agent_id:
+        if call.outbound and call.agent_id and call.agent_id in {a.agent_id for a in self.acd.agents()}:
+            await self._apply(self.acd.set_device_busy(self.clock(), call.agent_id, False))
+            await self._agent_display(call.agent_id)
+        elif previous == "talking" and disposition == Disposition.answered and call.agent_id:
             await self._agent_display(call.agent_id)
         async with unit_of_work(self.sessions) as session:
             await calls.end_call(session, call.uniqueid, disposition, hangup_by, cause, at=self._now(),

@@ -110,6 +110,16 @@ async def set_recording_copy(session: AsyncSession, uniqueid: str, name: str, re
     await live.announce(session, units=[CALLS_NOTICE])
 
 
+async def mark_called_back(session: AsyncSession, uniqueid: str, at: datetime) -> None:
+    """A call-back reached the citizen: the missed call it answers leaves the list to call back."""
+    call = (await session.exec(select(CallRecord).where(CallRecord.uniqueid == uniqueid))).first()
+    if call is None or call.callback_of_id is None:
+        return
+    table = CallRecord.__table__  # type: ignore[attr-defined]
+    await session.exec(sa.update(table).where(table.c.id == call.callback_of_id,  # type: ignore[call-overload]
+                                              table.c.called_back_at.is_(None)).values(called_back_at=at))
+
+
 async def add_queue_event(session: AsyncSession, event_key: str, event: str, *, at: datetime | None = None,
                           call_uniqueid: str | None = None, queue: str | None = None, agent_id: int | None = None,
                           agent: str | None = None, data: tuple[Any, ...] = ()) -> bool:

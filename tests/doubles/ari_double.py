@@ -1104,6 +1104,9 @@ class AriDouble:
             raise AriError(400, "Provided originator channel was not found")
         if channel_id and (channel_id in self.channels or channel_id == p.get("otherChannelId")):
             raise AriError(409, "Channel with given unique ID already exists")
+        if tech == "PJSIP" and "@" in resource:
+            # chan_pjsip's "PJSIP/<number>@<endpoint>": dial <number> through that endpoint (a trunk)
+            endpoint = f"{tech}/{resource.split('@', 1)[1]}"
         ep = self.endpoints.get(endpoint)
         if ep is None or ep["state"] != "online":
             # chan_pjsip cannot create the channel (no such endpoint / no contact): ast_dial_prerun fails
