@@ -404,7 +404,8 @@ class CallCenter:
             await calls.update_call(session, call.uniqueid, CallState.ringing, **({} if call.attempts > 1 else {
                 "ring_at": self._now()}))
             if ring.agent_id.isdigit():
-                await calls.set_agent_state(session, int(ring.agent_id), AgentStatus.ringing, only_if_active=True)
+                await calls.set_agent_state(session, int(ring.agent_id), AgentStatus.ringing, only_if_active=True,
+                                            call_uniqueid=call.uniqueid)
         try:
             await self.ari.originate(self.agent_endpoint.format(extension=ring.extension), channel_id=leg,
                                      app_args=f"agent,{call.uniqueid},{ring.agent_id}", caller_id=call.caller,
@@ -453,7 +454,8 @@ class CallCenter:
                                     agent_id=int(connect.agent_id) if connect.agent_id.isdigit() else None,
                                     extension=extension, recording=call.recording)
             if connect.agent_id.isdigit():
-                await calls.set_agent_state(session, int(connect.agent_id), AgentStatus.busy, only_if_active=True)
+                await calls.set_agent_state(session, int(connect.agent_id), AgentStatus.busy, only_if_active=True,
+                                            call_uniqueid=call.uniqueid)
 
     async def _announce(self, announce: acd_engine.Announce) -> None:
         call = self.calls.get(announce.call_id)
@@ -488,6 +490,10 @@ class CallCenter:
         self.legs[agent_channel] = (uniqueid, agent_id)
         if agent_id in {a.agent_id for a in self.acd.agents()}:
             await self._apply(self.acd.set_device_busy(self.clock(), agent_id, True))
+        if agent_id.isdigit():
+            async with unit_of_work(self.sessions) as session:
+                await calls.set_agent_state(session, int(agent_id), AgentStatus.busy, only_if_active=True,
+                                            call_uniqueid=uniqueid)
         self._seq += 1
         await self._ignore_gone(self.ari.play(agent_channel, "tone:ring", f"{uniqueid}-rb{self._seq}"))
         try:
@@ -684,15 +690,16 @@ class CallCenter:
 
     async def _agent_display(self, agent_id: str) -> None:
         """Write the agent's state as the ACD now sees it (ringing / busy / wrap-up / ready)."""
-        if not agent_id.isdigit():
+        view = next((a for a in self.acd.agents() if a.agent_id == agent_id), None)
+        if not agent_id.isdigit() or view is None:
             return
-        state = self.acd.agent_state(agent_id)
         status = {acd_engine.AgentState.RINGING: AgentStatus.ringing, acd_engine.AgentState.BUSY: AgentStatus.busy,
                   acd_engine.AgentState.WRAPUP: AgentStatus.wrapup, acd_engine.AgentState.READY: AgentStatus.ready
-                  }.get(state)
+                  }.get(view.state)
         if status is not None:
             async with unit_of_work(self.sessions) as session:
-                await calls.set_agent_state(session, int(agent_id), status, only_if_active=True)
+                await calls.set_agent_state(session, int(agent_id), status, only_if_active=True,
+                                            call_uniqueid=view.call_id)
 
     # ---- timer ----
 

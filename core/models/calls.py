@@ -151,6 +151,7 @@ class AgentState(SQLModel, table=True):
     extension: str = Field(max_length=32, index=True)
     status: AgentStatus = Field(default=AgentStatus.logged_out, sa_type=sa.String(12))
     reason: str | None = Field(default=None, max_length=60, description="why paused")
+    call_uniqueid: str | None = Field(default=None, max_length=64, description="the call ringing or talking now")
     since: datetime = created_at_field()
     logged_in_at: datetime | None = tz_field()
     updated_at: datetime = updated_at_field()

@@ -142,7 +142,7 @@ ACTIVE = (AgentStatus.ready, AgentStatus.ringing, AgentStatus.busy, AgentStatus.
 
 async def set_agent_state(session: AsyncSession, user_id: int, status: AgentStatus, extension: str | None = None,
                           reason: str | None = None, at: datetime | None = None,
-                          only_if_active: bool = False) -> AgentState | None:
+                          only_if_active: bool = False, call_uniqueid: str | None = None) -> AgentState | None:
     """Record an agent's state (the application's ACD keeps the live one; this survives restarts).
     `only_if_active`: the application showing ringing / busy / wrap-up / ready never overrides
     a log-out or a pause the agent chose meanwhile (None is returned then)."""
@@ -159,6 +159,7 @@ async def set_agent_state(session: AsyncSession, user_id: int, status: AgentStat
     if status != AgentStatus.logged_out and row.status == AgentStatus.logged_out:
         row.logged_in_at = now
     row.status, row.reason = status, (reason[:60] if reason else None)
+    row.call_uniqueid = call_uniqueid if status in (AgentStatus.ringing, AgentStatus.busy) else None
     if status == AgentStatus.logged_out:
         row.logged_in_at = None
     session.add(row)

@@ -78,6 +78,7 @@ def upgrade() -> None:
     sa.Column('extension', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
+    sa.Column('call_uniqueid', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('since', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('logged_in_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
