@@ -24,6 +24,7 @@ from api.routers import (
     attachments,
     audit,
     auth,
+    calls,
     catalog,
     dispatch_rules,
     health,
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
                    notification_settings.admin, kb.router, api_tokens.router, message_templates.router, agents.router,
                    telephony.router,
                    ticket_messages.router, messages.router, webhooks.router,  # /messages/segments before /messages/{id}
+                   calls.router,
                    *extra_routers):
         app.include_router(router)
     for path, asgi in static_mounts:
