@@ -28,6 +28,9 @@ class MenuNode:
         return not self.children
 
 
+CALL_ROLES = {"coordinator", "agent"}  # who answers the hotline's calls (Casbin `calls` write)
+
+
 @dataclass(frozen=True)
 class Shell:
     full_name: str
@@ -35,6 +38,7 @@ class Shell:
     unit_name: str | None
     role_names: tuple[str, ...]
     menu: tuple[MenuNode, ...]
+    takes_calls: bool = False  # the incoming-call popup (ui/pages/call_popup.py)
 
     def leaves(self) -> list[MenuNode]:
         """Every entry that leads to a page, depth first, in menu order."""
@@ -67,4 +71,5 @@ async def build_shell(session: AsyncSession, signed_in: SignedIn, locale: str) -
     roles = (await session.exec(role_query)).all()
     menus = await menus_for_roles(session, signed_in.roles)
     return Shell(full_name=user.full_name, username=user.username, unit_name=unit.name if unit else None,
-                 role_names=tuple(role_label(r.code, r.name, locale) for r in roles), menu=menu_tree(menus, locale))
+                 role_names=tuple(role_label(r.code, r.name, locale) for r in roles), menu=menu_tree(menus, locale),
+                 takes_calls=bool(CALL_ROLES & set(signed_in.roles)))

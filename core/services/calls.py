@@ -110,6 +110,15 @@ async def set_recording_copy(session: AsyncSession, uniqueid: str, name: str, re
     await live.announce(session, units=[CALLS_NOTICE])
 
 
+async def link_ticket(session: AsyncSession, call_id: int, ticket_id: int) -> bool:
+    """The report made from this call (CC-35, CRM-05); the first one stays linked."""
+    table = CallRecord.__table__  # type: ignore[attr-defined]
+    linked = (await session.exec(sa.update(table).where(  # type: ignore[call-overload]
+        table.c.id == call_id, table.c.ticket_id.is_(None)).values(ticket_id=ticket_id))).rowcount
+    await live.announce(session, units=[CALLS_NOTICE])
+    return bool(linked)
+
+
 async def mark_called_back(session: AsyncSession, uniqueid: str, at: datetime) -> None:
     """A call-back reached the citizen: the missed call it answers leaves the list to call back."""
     call = (await session.exec(select(CallRecord).where(CallRecord.uniqueid == uniqueid))).first()

@@ -20,9 +20,9 @@ from api.routers.tickets import TicketCode
 from core import filetypes
 from core.errors import HotlineError, TicketNotEditable, UnsupportedFileType, ValidationFailed
 from core.i18n import translate
-from core.models import Area, TicketField
+from core.models import Area, CallRecord, TicketField
 from core.models.tickets import TicketCreate, TicketEdit, TicketStatus
-from core.services import attachments, tickets, work_queue
+from core.services import attachments, calls, tickets, work_queue
 from core.services.crud import Page
 from core.services.tickets import MASKED_FIELDS
 from ui.forms import FieldErrors, failed_fields, read_form, refusal, validate_into
@@ -95,8 +95,14 @@ async def _add_page(request: Request, session: SessionDep, services: ServicesDep
 
 @router.get("/desk/new/add")
 async def add_form(request: Request, session: SessionDep, services: ServicesDep, signed_in: SignedInDep,
-                   actor: Allowed("tickets", "write")) -> Response:
-    return await _add_page(request, session, services, signed_in)
+                   actor: Allowed("tickets", "write"), phone: str = Query("", max_length=30),
+                   name: str = Query("", max_length=120), call: int | None = Query(None, ge=1, le=2**62)) -> Response:
+    """The form, pre-filled from a call when the incoming-call popup or a call's page opens it
+    (CC-35, CRM-05): the caller's number and name, the call to link the report to."""
+    values = {"channel": "call", "citizen_phone": phone.strip(), "citizen_name": name.strip()}
+    from_call = await session.get(CallRecord, call) if call is not None else None
+    return await _add_page(request, session, services, signed_in, values=values,
+                           call_id=from_call.id if from_call else None)
 
 
 def _ticket_data(values: dict[str, str], locale: str, skip: tuple[str, ...] = ()) -> tuple[dict[str, Any], FieldErrors]:
@@ -154,13 +160,19 @@ async def add_submit(request: Request, session: SessionDep, services: ServicesDe
     file_problems = await _check_files(files, settings.attachment_max_bytes, settings.attachment_max_per_ticket, locale)
     if file_problems:
         errors["attachments"] = file_problems
-    again = {"values": values, "idempotency_key": key}
+    call_id = int(form["call_id"]) if form.get("call_id", "").isdigit() and len(form["call_id"]) < 19 else None
+    from_call = await session.get(CallRecord, call_id) if call_id is not None else None
+    again = {"values": values, "idempotency_key": key, "call_id": from_call.id if from_call else None}
+    if from_call is not None:
+        data["source_ref"] = f"call:{from_call.uniqueid}"[:128]
     body = validate_into(TicketCreate, data, errors, locale)
     if body is None or errors:
         return await _add_page(request, session, services, signed_in, 422, errors=errors, **again)
     try:
         ticket, _created = await tickets.open_ticket(session, actor, body, f"{actor.user_id}:{key}",
                                                      settings.workflow_id_prefix)
+        if from_call is not None:  # the call's page and history show the report made from it
+            await calls.link_ticket(session, from_call.id, ticket.id)  # type: ignore[arg-type]
         await session.commit()
     except ValidationFailed as exc:
         field_errors, general = failed_fields(exc, locale)
