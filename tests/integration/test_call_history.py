@@ -8,6 +8,7 @@ input answered 403/404/422, never 500."""
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -336,3 +337,57 @@ async def test_api_unknown_or_impossible_calls(client) -> None:
     assert (await client.get("/api/v1/calls/0", headers=desk)).status_code == 422
     assert (await client.get(f"/api/v1/calls/{2**63}", headers=desk)).status_code == 422
     assert (await client.get("/api/v1/calls/missed", headers=desk, params={"per_page": 7})).status_code == 422
+
+
+# ---- the pages' "Call back" ----
+
+async def test_call_back_rings_through_click_to_call_and_answers_beside_the_button(app, client, monkeypatch) -> None:
+    from core.errors import PbxNotConnected
+    from tests.integration.test_sms_inbox_pages import browser, csrf_of, page, post
+    from ui.pages import calls as call_pages
+
+    missed, = await add(app, a_call(local("2026-05-04"), disposition=Disposition.abandoned))
+    asked: list[dict[str, Any]] = []
+
+    async def ringing(session, services, actor, number: str, key: str, callback_of_id: int | None = None):  # noqa: ANN001, ANN202
+        asked.append({"number": number, "key": key, "callback_of_id": callback_of_id, "user": actor.username})
+
+    monkeypatch.setattr(call_pages, "click_to_call", ringing)
+    agent = await browser(client, "dienthoai")
+    listed = await page(client, agent, "/calls/missed")
+    assert listed.status_code == 200 and f'data-call="{missed}"' in listed.text and "Gọi lại" in listed.text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', listed.text).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": csrf_of(listed.text), "idempotency_key": key}
+    answer = await client.post(f"/calls/{missed}/call-back", data=form,
+                               headers={"Accept-Language": "vi", "HX-Request": "true"})
+    assert answer.status_code == 200, answer.text
+    assert "Đang gọi: điện thoại của bạn sẽ đổ chuông trước, sau đó hệ thống gọi người dân." in answer.text
+    assert asked == [{"number": PHONE, "key": f"callback:{missed}:{key}", "callback_of_id": missed, "user": "dienthoai"}]
+    # without JavaScript: back to the missed calls, which say it
+    plain = await post(client, agent, f"/calls/{missed}/call-back", form)
+    assert plain.status_code == 303 and plain.headers["location"] == "/calls/missed?notice=calling"
+    assert "Đang gọi: điện thoại" in (await page(client, agent, "/calls/missed?notice=calling")).text
+
+    async def no_pbx(*args: Any, **kwargs: Any) -> None:
+        raise PbxNotConnected()
+
+    monkeypatch.setattr(call_pages, "click_to_call", no_pbx)
+    refused = await client.post(f"/calls/{missed}/call-back", data=form,
+                                headers={"Accept-Language": "vi", "HX-Request": "true"})
+    assert refused.status_code == 200 and "Tổng đài điện thoại chưa kết nối" in refused.text
+
+
+async def test_call_back_without_an_extension_says_so_and_roles_without_write_are_refused(app, client) -> None:
+    from tests.integration.test_sms_inbox_pages import browser, csrf_of, page, post
+
+    missed, = await add(app, a_call(local("2026-05-04"), disposition=Disposition.no_agent))
+    agent = await browser(client, "dienthoai")
+    listed = await page(client, agent, "/calls/missed")
+    answer = await client.post(f"/calls/{missed}/call-back", data={"csrf_token": csrf_of(listed.text)},
+                               headers={"Accept-Language": "vi", "HX-Request": "true"})
+    assert answer.status_code == 200 and "máy nhánh" in answer.text, answer.text  # not logged in at an extension
+    inspector = await browser(client, "kiemtra")
+    shown = await page(client, inspector, "/calls/missed")
+    assert shown.status_code == 200 and "091*****78" in shown.text and "Gọi lại" not in shown.text
+    refused = await post(client, inspector, f"/calls/{missed}/call-back", {"csrf_token": csrf_of(shown.text)})
+    assert refused.status_code == 403
