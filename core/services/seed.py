@@ -273,4 +273,28 @@ async def seed_demo(session: AsyncSession) -> list[DemoUser]:
         units[unit_code].manager_id = by_name[username].id
         session.add(units[unit_code])
     await session.flush()
+    await seed_call_center_demo(session, [by_name["dieuphoi"].id, by_name["dienthoai"].id])  # type: ignore[list-item]
     return list(DEMO_USERS)
+
+
+async def seed_call_center_demo(session: AsyncSession, agent_ids: list[int]) -> None:
+    """The 1022 number's routing for the demo (issue 7): a 24/7 desk (OPS-04) whose calls go to
+    the `hotline` queue of the desk's operators, an IVR menu to try, overflow to a message after
+    five minutes of waiting. A province sets its own through the configuration screens."""
+    from core.models.calls import CallQueueConfig, CallQueueMember, InboundRoute, IvrMenu
+
+    if await session.get(CallQueueConfig, "hotline") is not None:
+        return
+    session.add(CallQueueConfig(name="hotline", title="Tổng đài 1022", strategy="leastrecent", ring_timeout_s=20,
+                                retry_s=3, max_wait_s=300, overflow="message", wrapup_s=10,
+                                announce_position_every_s=60, service_level_s=20, record=True))
+    await session.flush()
+    session.add_all([CallQueueMember(queue="hotline", user_id=uid, penalty=0) for uid in agent_ids])
+    session.add(IvrMenu(name="main", greeting="sound:hotline/welcome",
+                        options={"1": "queue:hotline", "2": "queue:hotline", "0": "queue:hotline"},
+                        timeout_s=5, max_tries=3, timeout_destination="queue:hotline",
+                        invalid_announcement="sound:hotline/invalid"))
+    session.add_all([InboundRoute(dialed="1022", open_destination="queue:hotline", closed_destination="message",
+                                  closed_announcement="sound:hotline/closed"),
+                     InboundRoute(dialed="*", open_destination="queue:hotline", closed_destination="message")])
+    await session.flush()

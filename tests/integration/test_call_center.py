@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from core.db import unit_of_work
@@ -53,6 +54,9 @@ async def configure(sessions, *, strategy: str = "linear", max_wait_s: int | Non
                     open_hours: list | None = None, destination: str = "queue:hotline", ring_timeout_s: int = 15,
                     members: tuple[str, ...] = ("dieuphoi", "dienthoai")) -> dict[str, int]:  # noqa: ANN001
     people = await agents(sessions)
+    async with unit_of_work(sessions) as session:  # this test's routing instead of the demo's
+        for table in ("call_queue_member", "call_queue", "call_route", "ivr_menu"):
+            await session.exec(sa.text(f"DELETE FROM {table}"))  # type: ignore[call-overload]
     async with unit_of_work(sessions) as session:
         session.add(CallQueueConfig(name="hotline", title="Tổng đài 1022", strategy=strategy, ring_timeout_s=ring_timeout_s,
                                     retry_s=1, max_wait_s=max_wait_s, overflow=overflow, wrapup_s=0,

@@ -82,6 +82,7 @@ async def test_an_agent_logs_in_pauses_is_ready_and_logs_out(client, center) -> 
     assert (paused["status"], paused["reason"]) == ("paused", "Nghỉ trưa")
     await eventually(lambda: _acd_state(center, me["user_id"], "paused"), "paused in the ACD")
     assert (await client.post("/api/v1/agents/me/ready", headers=desk)).json()["status"] == "ready"
+    await eventually(lambda: _acd_state(center, me["user_id"], "ready"), "ready in the ACD")
     assert (await client.post("/api/v1/agents/me/logout", headers=desk)).json()["status"] == "logged_out"
     await eventually(lambda: _acd_state(center, me["user_id"], "logged_out"), "logged out of the ACD")
     # AGENTLOGIN / PAUSE / UNPAUSE / AGENTLOGOFF lines for the reports
