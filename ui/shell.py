@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import OrgUnit, Role
 from core.models.access import MenuPublic
+from core.models.calls import AgentState
 from core.services.access import menus_for_roles
 from core.services.auth import SignedIn
 from ui.i18n import menu_label, role_label
@@ -39,6 +40,8 @@ class Shell:
     role_names: tuple[str, ...]
     menu: tuple[MenuNode, ...]
     takes_calls: bool = False  # the incoming-call popup (ui/pages/call_popup.py)
+    agent_status: str | None = None  # their state at the call center (ui/pages/agent_panel.py)
+    agent_extension: str | None = None
 
     def leaves(self) -> list[MenuNode]:
         """Every entry that leads to a page, depth first, in menu order."""
@@ -70,6 +73,9 @@ async def build_shell(session: AsyncSession, signed_in: SignedIn, locale: str) -
     role_query = select(Role).where(col(Role.code).in_(sorted(signed_in.roles))).order_by(col(Role.code))
     roles = (await session.exec(role_query)).all()
     menus = await menus_for_roles(session, signed_in.roles)
+    takes_calls = bool(CALL_ROLES & set(signed_in.roles))
+    agent = await session.get(AgentState, user.id) if takes_calls else None
     return Shell(full_name=user.full_name, username=user.username, unit_name=unit.name if unit else None,
                  role_names=tuple(role_label(r.code, r.name, locale) for r in roles), menu=menu_tree(menus, locale),
-                 takes_calls=bool(CALL_ROLES & set(signed_in.roles)))
+                 takes_calls=takes_calls, agent_status=str(agent.status) if agent else ("logged_out" if takes_calls else None),
+                 agent_extension=agent.extension if agent and agent.status != "logged_out" else None)
