@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 
 import psycopg
@@ -62,6 +63,13 @@ async def run_call_center(settings: Settings, sessions: async_sessionmaker[Async
 
 
 async def follow_agent_changes(conn: psycopg.AsyncConnection, center: CallCenter) -> None:
-    """Re-read the agents whenever the API announces a change (the connection LISTENs on PBX_CHANNEL)."""
-    async for _notice in conn.notifies():
-        await center.agents_changed()
+    """The API's notices (the connection LISTENs on PBX_CHANNEL): an agent's change (the payload
+    is their id) re-reads the agents; a JSON object is a command for a live call (a transfer)."""
+    async for notice in conn.notifies():
+        if notice.payload.startswith("{"):
+            try:
+                await center.command(json.loads(notice.payload))
+            except ValueError:
+                log.warning("unreadable call center command ignored")
+        else:
+            await center.agents_changed()

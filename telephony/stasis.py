@@ -111,6 +111,10 @@ class LiveCall:
     ivr_path: str = ""
     message_disposition: Disposition = Disposition.closed
     outbound: bool = False  # click-to-call: the agent's leg first, then the citizen's (channel_id = uniqueid)
+    transfer_to: str | None = None  # where the call was (or is being) transferred
+    transfer_leg: str | None = None  # the called target's leg while it rings or is consulted
+    transfer_mode: str | None = None  # blind | attended
+    transfer_answered: bool = False  # the consulted target answered
 
 
 def queue_config(row: Any, members: list[tuple[int, int]]) -> acd_engine.QueueConfig:
@@ -199,6 +203,22 @@ class CallCenter:
             await self._sync_agents()
         self._wake.set()
 
+    async def command(self, data: dict[str, Any]) -> None:
+        """A request of the API (calls.PBX_CHANNEL): transfer a call, complete or cancel an
+        attended transfer. Whoever asked sees the outcome on the call."""
+        async with self._lock:
+            call = self.calls.get(str(data.get("call", "")))
+            kind = data.get("command")
+            if call is None:
+                log.info("command %s for a call that is not live: ignored", kind)
+            elif kind == "transfer":
+                await self._transfer(call, str(data.get("target", "")), str(data.get("mode", "blind")))
+            elif kind == "transfer_complete":
+                await self._transfer_complete(call)
+            elif kind == "transfer_cancel":
+                await self._transfer_cancel(call)
+        self._wake.set()
+
     # ---- events ----
 
     async def handle(self, event: AriEvent) -> None:
@@ -229,6 +249,9 @@ class CallCenter:
             return
         if event.args and event.args[0] == "citizen" and len(event.args) >= 2:
             await self._citizen_answered(channel.id, event.args[1])
+            return
+        if event.args and event.args[0] == "transfer" and len(event.args) >= 2:
+            await self._transfer_answered(channel.id, event.args[1])
             return
         if event.args or channel.id in self.calls:
             return  # a channel of ours we already know, or arguments of a later feature
@@ -529,6 +552,133 @@ class CallCenter:
         async with unit_of_work(self.sessions) as session:
             await calls.end_call(session, uniqueid, Disposition.agent_no_answer, "agent", cause, at=self._now())
 
+    # ---- transfers (CC-32 blind, CC-33 attended) ----
+
+    async def _transfer(self, call: LiveCall, target: str, mode: str) -> None:
+        if call.stage != "talking" or not call.bridge_id or not call.agent_channel or call.transfer_leg:
+            log.info("transfer of %s refused: the call is %s", call.uniqueid, call.stage)
+            return
+        kind, _, value = target.partition(":")
+        if kind == "queue" and mode == "blind" and self.routing and value in self.routing.queues:
+            await self._release_agent(call, target)
+            await self._ignore_gone(self.ari.destroy_bridge(call.bridge_id))
+            call.bridge_id = None
+            await self._enter_queue(call, value)
+            return
+        if kind != "extension" or not value.isdigit():
+            log.warning("transfer of %s to %r refused: not an extension or a queue", call.uniqueid, target)
+            return
+        self._seq += 1
+        leg = f"{call.uniqueid}-t{self._seq}"
+        call.transfer_leg, call.transfer_mode, call.transfer_to = leg, mode, target
+        if mode == "blind":
+            await self._release_agent(call, target)
+        else:  # attended: the agent leaves the citizen on hold to consult the target
+            await self._ignore_gone(self.ari.remove_from_bridge(call.bridge_id, call.agent_channel))
+            call.stage = "consulting"
+        await self._ignore_gone(self.ari.request("POST", f"/bridges/{call.bridge_id}/moh"))
+        async with unit_of_work(self.sessions) as session:
+            await calls.update_call(session, call.uniqueid, transfer_to=target)
+        try:
+            await self.ari.originate(self.agent_endpoint.format(extension=value), channel_id=leg,
+                                     app_args=f"transfer,{call.uniqueid}", caller_id=call.caller, timeout=30)
+        except (AriError, PbxUnreachable) as exc:
+            log.warning("calling %s for the transfer of %s failed: %s", target, call.uniqueid, exc)
+            await self._transfer_failed(call)
+
+    async def _release_agent(self, call: LiveCall, target: str) -> None:
+        """The transferring agent leaves the call (TRANSFER for the reports) and is free again."""
+        leg, agent_id = call.agent_channel, call.agent_id
+        if call.bridge_id and leg:
+            await self._ignore_gone(self.ari.remove_from_bridge(call.bridge_id, leg))
+        if leg:
+            self.hung_up_by_us.add(leg)
+            self.legs.pop(leg, None)
+            await self._ignore_gone(self.ari.hangup(leg))
+        call.agent_channel, call.agent_id = None, None
+        if call.outbound and agent_id and agent_id in {a.agent_id for a in self.acd.agents()}:
+            await self._apply(self.acd.set_device_busy(self.clock(), agent_id, False))
+        else:
+            await self._apply(self.acd.transferred(self.clock(), call.uniqueid, target))
+        if agent_id:
+            await self._agent_display(agent_id)
+        async with unit_of_work(self.sessions) as session:
+            await calls.update_call(session, call.uniqueid, transfer_to=target)
+        call.transfer_to = target
+
+    async def _transfer_answered(self, leg: str, uniqueid: str) -> None:
+        call = self.calls.get(uniqueid)
+        if call is None or call.transfer_leg != leg:
+            await self._ignore_gone(self.ari.hangup(leg))
+            return
+        if call.transfer_mode == "attended":  # the agent and the target talk; the citizen waits
+            call.transfer_answered = True
+            consult = f"{uniqueid}-k"
+            await self.ari.create_bridge(consult, name=f"consult {uniqueid}")
+            if call.agent_channel:
+                await self.ari.add_to_bridge(consult, [call.agent_channel, leg])
+            return
+        await self._join_target(call, leg)
+
+    async def _join_target(self, call: LiveCall, leg: str) -> None:
+        """The target takes the citizen: into the call's bridge, music stops."""
+        assert call.bridge_id is not None
+        await self._ignore_gone(self.ari.request("DELETE", f"/bridges/{call.bridge_id}/moh"))
+        await self.ari.add_to_bridge(call.bridge_id, [leg])
+        extension = (call.transfer_to or "").partition(":")[2]
+        target_agent = next((a.agent_id for a in self.acd.agents() if a.extension == extension
+                             and a.state != acd_engine.AgentState.LOGGED_OUT), None)
+        call.agent_channel, call.agent_id, call.transfer_leg, call.stage = leg, target_agent, None, "talking"
+        call.transfer_answered = False
+        self.legs[leg] = (call.uniqueid, target_agent or f"x{extension}")
+        async with unit_of_work(self.sessions) as session:
+            await calls.update_call(session, call.uniqueid, extension=extension,
+                                    agent_id=int(target_agent) if target_agent and target_agent.isdigit() else None)
+
+    async def _transfer_complete(self, call: LiveCall) -> None:
+        if call.stage != "consulting" or not call.transfer_leg:
+            return
+        leg = call.transfer_leg
+        await self._ignore_gone(self.ari.destroy_bridge(f"{call.uniqueid}-k"))
+        await self._release_agent(call, call.transfer_to or "")
+        await self._join_target(call, leg)
+
+    async def _transfer_cancel(self, call: LiveCall) -> None:
+        if call.stage != "consulting":
+            return
+        if call.transfer_leg:
+            self.hung_up_by_us.add(call.transfer_leg)
+            await self._ignore_gone(self.ari.hangup(call.transfer_leg))
+        await self._back_to_agent(call)
+
+    async def _back_to_agent(self, call: LiveCall) -> None:
+        await self._ignore_gone(self.ari.destroy_bridge(f"{call.uniqueid}-k"))
+        call.transfer_leg, call.transfer_mode, call.transfer_to, call.stage = None, None, None, "talking"
+        call.transfer_answered = False
+        if call.bridge_id:
+            await self._ignore_gone(self.ari.request("DELETE", f"/bridges/{call.bridge_id}/moh"))
+            if call.agent_channel:
+                await self._ignore_gone(self.ari.add_to_bridge(call.bridge_id, [call.agent_channel]))
+        async with unit_of_work(self.sessions) as session:
+            await calls.update_call(session, call.uniqueid, transfer_to=None)
+
+    async def _transfer_failed(self, call: LiveCall) -> None:
+        """The target did not answer: a consultation goes back to the agent; a blind transfer
+        goes back to the call's queue (its agent is gone)."""
+        if call.transfer_mode == "attended" and call.agent_channel:
+            await self._back_to_agent(call)
+            return
+        call.transfer_leg = None
+        if call.bridge_id:
+            await self._ignore_gone(self.ari.destroy_bridge(call.bridge_id))
+            call.bridge_id = None
+        queue = call.queue or (next(iter(self.routing.queues)) if self.routing and self.routing.queues else None)
+        if queue is None:
+            await self._finish(call, Disposition.transferred)
+            return
+        call.stage = "routing"
+        await self._enter_queue(call, queue)
+
     # ---- closed hours: a message to call back ----
 
     async def _leave_message(self, call: LiveCall, disposition: Disposition) -> None:
@@ -554,6 +704,12 @@ class CallCenter:
 
     async def _destroyed(self, event: ChannelDestroyed) -> None:
         channel_id = event.channel.id
+        pending = next((c for c in self.calls.values() if c.transfer_leg == channel_id), None)
+        if pending is not None:  # the transfer's target hung up or never answered
+            if channel_id not in self.hung_up_by_us:
+                await self._transfer_failed(pending)
+            self.hung_up_by_us.discard(channel_id)
+            return
         if channel_id in self.legs:
             call_id, agent_id = self.legs.pop(channel_id)
             ours = channel_id in self.hung_up_by_us
@@ -563,6 +719,14 @@ class CallCenter:
                 talking = call.stage == "talking"
                 await self._finish(call, Disposition.answered if talking else Disposition.failed, hangup_by="agent",
                                    cause=None if talking else event.cause)
+            elif call is not None and call.agent_channel == channel_id and call.stage == "consulting":
+                # the agent hung up while consulting: the transfer goes through (as on a desk phone)
+                self.hung_up_by_us.add(channel_id)
+                if call.transfer_answered:
+                    await self._transfer_complete(call)
+                else:
+                    call.transfer_mode = "blind"
+                    await self._release_agent(call, call.transfer_to or "")
             elif call is not None and call.agent_channel == channel_id and call.stage == "talking":
                 await self._apply(self.acd.call_ended(self.clock(), call_id, "agent"))
                 await self._finish(call, Disposition.answered, hangup_by="agent")
@@ -588,7 +752,7 @@ class CallCenter:
         elif call.stage == "queue":
             await self._apply(self.acd.caller_left(now, call.uniqueid))
             await self._finish(call, Disposition.abandoned, hangup_by="caller", cause=cause, hang_caller=False)
-        elif call.stage == "talking":
+        elif call.stage in ("talking", "consulting"):
             await self._apply(self.acd.call_ended(now, call.uniqueid, "caller"))
             await self._finish(call, Disposition.answered, hangup_by="caller", cause=cause, hang_caller=False)
         elif call.stage == "message":
@@ -604,6 +768,12 @@ class CallCenter:
             return
         previous, call.stage = call.stage, "ended"
         self.calls.pop(call.channel_id, None)
+        if disposition == Disposition.answered and call.transfer_to:
+            disposition = Disposition.transferred
+        if call.transfer_leg:
+            self.hung_up_by_us.add(call.transfer_leg)
+            await self._ignore_gone(self.ari.hangup(call.transfer_leg))
+            await self._ignore_gone(self.ari.destroy_bridge(f"{call.uniqueid}-k"))
         for agent_id in list(call.ringing):
             await self._stop_leg(call.uniqueid, agent_id)
         if call.agent_channel:

@@ -9,6 +9,7 @@ is stored once per `event_key`. Every write announces the live notice of the cal
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -185,6 +186,11 @@ async def change_agent(session: AsyncSession, user_id: int, status: AgentStatus,
     assert row is not None
     await session.exec(sa.select(sa.func.pg_notify(PBX_CHANNEL, str(user_id))))  # type: ignore[call-overload]
     return row
+
+
+async def send_command(session: AsyncSession, command: dict[str, Any]) -> None:
+    """A request for the call center application about a live call, delivered at commit."""
+    await session.exec(sa.select(sa.func.pg_notify(PBX_CHANNEL, json.dumps(command))))  # type: ignore[call-overload]
 
 
 async def logged_in_agents(session: AsyncSession) -> list[AgentState]:

@@ -85,10 +85,13 @@ async def test_an_agent_logs_in_pauses_is_ready_and_logs_out(client, center) -> 
     await eventually(lambda: _acd_state(center, me["user_id"], "ready"), "ready in the ACD")
     assert (await client.post("/api/v1/agents/me/logout", headers=desk)).json()["status"] == "logged_out"
     await eventually(lambda: _acd_state(center, me["user_id"], "logged_out"), "logged out of the ACD")
-    # AGENTLOGIN / PAUSE / UNPAUSE / AGENTLOGOFF lines for the reports
-    async with center.sessions() as session:
-        events = [e.event for e in (await session.exec(select(QueueEvent).order_by(QueueEvent.id))).all()]
-    assert events == ["AGENTLOGIN", "PAUSE", "UNPAUSE", "AGENTLOGOFF"]
+    # AGENTLOGIN / PAUSE / UNPAUSE / AGENTLOGOFF lines for the reports (written just after the ACD changed)
+    async def agent_events() -> list[str] | None:
+        async with center.sessions() as session:
+            events = [e.event for e in (await session.exec(select(QueueEvent).order_by(QueueEvent.id))).all()]
+        return events if events and events[-1] == "AGENTLOGOFF" else None
+
+    assert await eventually(agent_events, "the log-off line") == ["AGENTLOGIN", "PAUSE", "UNPAUSE", "AGENTLOGOFF"]
 
 
 async def _acd_state(center: CallCenter, user_id: int, state: str) -> bool:
@@ -217,3 +220,99 @@ async def test_without_a_pbx_telephony_answers_503_and_the_rest_works(client, ap
     monitor = (await client.get("/api/v1/telephony/monitor", headers=desk)).json()
     assert monitor["pbx_connected"] is False and monitor["pbx_message"]
     assert (await client.get("/api/v1/tickets", headers=desk)).status_code == 200
+
+
+async def _talking_call(client, center, ari) -> tuple[str, int, dict]:  # noqa: ANN001
+    """A citizen's call answered by dieuphoi at 101; dienthoai is logged in at 102 (paused, so the
+    queue does not offer them the call). Returns (uniqueid, call id, dieuphoi's headers)."""
+    desk = await login(client, "dieuphoi")
+    other = await login(client, "dienthoai")
+    await client.post("/api/v1/agents/me/login", headers=other, json={"extension": "102"})
+    await client.post("/api/v1/agents/me/pause", headers=other, json={"reason": "Họp"})
+    me = (await client.post("/api/v1/agents/me/login", headers=desk, json={"extension": "101"})).json()
+    await eventually(lambda: _acd_state(center, me["user_id"], "ready"), "the ACD knows the agent")
+    uniqueid = ari.incoming_call()
+    await ari.wait_for(lambda: any(c.endpoint == "PJSIP/101" and c.state == "Ringing" for c in ari.channels.values()))
+    ari.answer_originated("PJSIP/101")
+    row = await eventually(lambda: _in_state(center, uniqueid, CallState.talking), "talking")
+    return uniqueid, row.id, desk
+
+
+async def _in_state(center: CallCenter, uniqueid: str, state: CallState) -> CallRecord | None:
+    async with center.sessions() as session:
+        row = (await session.exec(select(CallRecord).where(CallRecord.uniqueid == uniqueid))).first()
+    return row if row is not None and row.state == state else None
+
+
+def _bridged(ari: AriDouble, *endpoints: str) -> bool:
+    return any({ari.channels[c].endpoint for c in b.channels if c in ari.channels} >= set(endpoints)
+               for b in ari.bridges.values())
+
+
+async def test_a_blind_transfer_hands_the_citizen_to_another_extension(client, center, ari) -> None:  # noqa: ANN001
+    uniqueid, call_id, desk = await _talking_call(client, center, ari)
+    sent = await client.post(f"/api/v1/calls/{call_id}/transfer", headers=desk, json={"target": "extension:102"})
+    assert sent.status_code == 202
+    await ari.wait_for(lambda: any(c.endpoint == "PJSIP/102" and c.state == "Ringing" for c in ari.channels.values()))
+    assert not any(c.endpoint == "PJSIP/101" for c in ari.channels.values())  # the first agent is free
+    ari.answer_originated("PJSIP/102")
+    await ari.wait_for(lambda: _bridged(ari, "PJSIP/trunk", "PJSIP/102"))
+    ari.hang_up(uniqueid)
+    row = await ended(center.sessions, uniqueid)
+    assert (row.disposition, row.transfer_to, row.extension) == (Disposition.transferred, "extension:102", "102")
+    async with center.sessions() as session:
+        events = [e.event for e in (await session.exec(select(QueueEvent).where(
+            QueueEvent.call_uniqueid == uniqueid).order_by(QueueEvent.id))).all()]
+    assert events == ["ENTERQUEUE", "CONNECT", "TRANSFER"]
+    await ari.wait_for(lambda: not ari.channels and not ari.bridges)
+
+
+async def test_an_attended_transfer_consults_then_completes_or_cancels(client, center, ari) -> None:  # noqa: ANN001
+    uniqueid, call_id, desk = await _talking_call(client, center, ari)
+    # consult 102 while the citizen waits; then cancel: the agent is back with the citizen
+    body = {"target": "extension:102", "mode": "attended"}
+    assert (await client.post(f"/api/v1/calls/{call_id}/transfer", headers=desk, json=body)).status_code == 202
+    await ari.wait_for(lambda: any(c.endpoint == "PJSIP/102" and c.state == "Ringing" for c in ari.channels.values()))
+    ari.answer_originated("PJSIP/102")
+    await ari.wait_for(lambda: _bridged(ari, "PJSIP/101", "PJSIP/102"))
+    assert (await client.post(f"/api/v1/calls/{call_id}/transfer/cancel", headers=desk)).status_code == 202
+    await ari.wait_for(lambda: _bridged(ari, "PJSIP/trunk", "PJSIP/101")
+                       and not any(c.endpoint == "PJSIP/102" for c in ari.channels.values()))
+    # consult again and complete: 102 takes the citizen, 101 leaves
+    assert (await client.post(f"/api/v1/calls/{call_id}/transfer", headers=desk, json=body)).status_code == 202
+    await ari.wait_for(lambda: any(c.endpoint == "PJSIP/102" and c.state == "Ringing" for c in ari.channels.values()))
+    ari.answer_originated("PJSIP/102")
+    await ari.wait_for(lambda: _bridged(ari, "PJSIP/101", "PJSIP/102"))
+    assert (await client.post(f"/api/v1/calls/{call_id}/transfer/complete", headers=desk)).status_code == 202
+    await ari.wait_for(lambda: _bridged(ari, "PJSIP/trunk", "PJSIP/102")
+                       and not any(c.endpoint == "PJSIP/101" for c in ari.channels.values()))
+    ari.hang_up(uniqueid)
+    row = await ended(center.sessions, uniqueid)
+    assert (row.disposition, row.transfer_to, row.extension) == (Disposition.transferred, "extension:102", "102")
+
+
+async def test_a_blind_transfer_nobody_answers_goes_back_to_the_queue(client, center, ari) -> None:  # noqa: ANN001
+    uniqueid, call_id, desk = await _talking_call(client, center, ari)
+    await client.post(f"/api/v1/calls/{call_id}/transfer", headers=desk, json={"target": "extension:102"})
+    await ari.wait_for(lambda: any(c.endpoint == "PJSIP/102" and c.state == "Ringing" for c in ari.channels.values()))
+    ari.reject_originated("PJSIP/102", cause=19)
+    # back in the queue: 101 is offered the call again
+    await ari.wait_for(lambda: any(c.endpoint == "PJSIP/101" and c.state == "Ringing" for c in ari.channels.values()),
+                       timeout=30)
+    ari.hang_up(uniqueid)
+    await ended(center.sessions, uniqueid)
+
+
+async def test_bad_transfers_are_refused(client, center, ari) -> None:  # noqa: ANN001
+    uniqueid, call_id, desk = await _talking_call(client, center, ari)
+    for body in ({"target": "102"}, {"target": "extension:1x"}, {"target": "queue:nosuch"},
+                 {"target": "queue:hotline", "mode": "attended"}, {"target": "extension:102", "mode": "later"}):
+        answer = await client.post(f"/api/v1/calls/{call_id}/transfer", headers=desk, json=body)
+        assert answer.status_code == 422, (body, answer.text)
+    other = await login(client, "dienthoai")  # not their call
+    assert (await client.post(f"/api/v1/calls/{call_id}/transfer", headers=other,
+                              json={"target": "extension:102"})).status_code == 404
+    ari.hang_up(uniqueid)
+    await ended(center.sessions, uniqueid)
+    over = await client.post(f"/api/v1/calls/{call_id}/transfer", headers={**desk, **VI}, json={"target": "extension:102"})
+    assert over.status_code == 409 and over.json()["message"].startswith("Cuộc gọi không còn đang diễn ra")
