@@ -18,8 +18,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.services import AppServices
-from core.errors import HotlineError, PbxNotConnected, ValidationFailed
-from core.models.calls import AgentState, AgentStatus, CallDirection, CallRecord, CallState, Disposition
+from core.authz import SystemRole
+from core.errors import HotlineError, NotFound, PbxNotConnected, ValidationFailed
+from core.models.calls import (
+    AgentState,
+    AgentStatus,
+    CallDirection,
+    CallQueueConfig,
+    CallRecord,
+    CallState,
+    Disposition,
+)
 from core.services import calls
 from core.services.actor import Actor
 from core.types import normalize_phone
@@ -140,3 +149,48 @@ async def click_to_call(session: AsyncSession, services: AppServices, actor: Act
                                              "rung now.", "params": {"extension": agent.extension}}]) from None
         raise PbxNotConnected() from None
     return call
+
+
+# ---- transfers (CC-32, CC-33): the application does them (telephony/stasis.py) ----
+
+TARGET = r"^(extension:[0-9]{2,8}|queue:[A-Za-z0-9_\-]{1,40})$"
+
+
+class CallNotInProgress(HotlineError):
+    status_code = 409
+    error_id = "call_not_in_progress"
+    message = "The call is not in progress: only a call being talked can be transferred."
+
+
+async def _my_live_call(session: AsyncSession, actor: Actor, call_id: int) -> CallRecord:
+    call = await session.get(CallRecord, call_id)
+    if call is None or (call.agent_id != actor.user_id and SystemRole.coordinator not in actor.roles):
+        raise NotFound("Call")  # another agent's call: only its agent (or a coordinator) moves it
+    if call.state != CallState.talking:
+        raise CallNotInProgress()
+    return call
+
+
+async def request_transfer(session: AsyncSession, services: AppServices, actor: Actor, call_id: int, target: str,
+                           mode: str) -> None:
+    """Ask the application to transfer the call (blind) or to start a consultation (attended). Commits."""
+    pbx_of(services)  # 503 without a PBX
+    if not re.fullmatch(TARGET, target) or mode not in ("blind", "attended"):
+        raise ValidationFailed(details=[{"field": "target", "message": "Choose an extension or a queue."}])
+    call = await _my_live_call(session, actor, call_id)
+    kind, _, value = target.partition(":")
+    if kind == "queue" and (mode == "attended" or await session.get(CallQueueConfig, value) is None):
+        raise ValidationFailed(details=[{"field": "target", "message": "Choose an existing queue (blind transfer only)."}])
+    await calls.send_command(session, {"command": "transfer", "call": call.uniqueid, "target": target, "mode": mode})
+    await session.commit()
+
+
+async def transfer_step_request(session: AsyncSession, services: AppServices, actor: Actor, call_id: int,
+                                step: str) -> str:
+    """Complete or cancel an attended transfer. Commits; returns the command sent."""
+    pbx_of(services)
+    call = await _my_live_call(session, actor, call_id)
+    command = f"transfer_{'complete' if step == 'complete' else 'cancel'}"
+    await calls.send_command(session, {"command": command, "call": call.uniqueid})
+    await session.commit()
+    return command

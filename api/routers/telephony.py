@@ -11,22 +11,14 @@ from sqlmodel import col, select
 
 from api.deps import Allowed, PathId, ServicesDep, SessionDep
 from api.schemas import ERROR_RESPONSES
-from api.telephony import click_to_call, pbx_of
-from core.authz import SystemRole
-from core.errors import HotlineError, NotFound, PbxNotConnected, ValidationFailed
+from api.telephony import TARGET, click_to_call, pbx_of, request_transfer, transfer_step_request
+from core.errors import PbxNotConnected
 from core.models import User
-from core.models.calls import AgentState, AgentStatus, CallQueueConfig, CallRecord, CallState
-from core.services import calls
-from core.services.actor import Actor
+from core.models.calls import AgentState, AgentStatus, CallRecord, CallState
 from telephony.ari_client import AriError, PbxUnreachable
 
 router = APIRouter(tags=["call center"], responses=ERROR_RESPONSES)
 
-
-class CallNotInProgress(HotlineError):
-    status_code = 409
-    error_id = "call_not_in_progress"
-    message = "The call is not in progress: only a call being talked can be transferred."
 
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=100,
                                        pattern=r"^[A-Za-z0-9_.:\-]+$",
@@ -128,9 +120,6 @@ async def monitor(actor: Allowed("telephony", "read"), session: SessionDep, serv
     return out
 
 
-TARGET = r"^(extension:[0-9]{2,8}|queue:[A-Za-z0-9_\-]{1,40})$"
-
-
 class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     target: Annotated[str, StringConstraints(strip_whitespace=True, pattern=TARGET)] = Field(
@@ -144,29 +133,11 @@ class TransferOut(BaseModel):
     requested: str = Field(description="transfer | transfer_complete | transfer_cancel: the call shows the outcome")
 
 
-async def _my_live_call(session: SessionDep, actor: Actor, call_id: int) -> CallRecord:
-    call = await session.get(CallRecord, call_id)
-    if call is None:
-        raise NotFound("Call")
-    if call.state != CallState.talking:
-        raise CallNotInProgress()
-    if call.agent_id != actor.user_id and SystemRole.coordinator not in actor.roles:
-        raise NotFound("Call")  # another agent's call: only its agent (or a coordinator) moves it
-    return call
-
-
 @router.post("/api/v1/calls/{call_id}/transfer", response_model=TransferOut, status_code=status.HTTP_202_ACCEPTED,
              summary="Transfer a call in progress to an extension or a queue (blind), or consult first (attended)")
 async def transfer(call_id: PathId, body: TransferIn, actor: Allowed("calls", "write"), session: SessionDep,
                    services: ServicesDep) -> TransferOut:
-    pbx_of(services)  # 503 without a PBX
-    call = await _my_live_call(session, actor, call_id)
-    kind, _, value = body.target.partition(":")
-    if kind == "queue" and (body.mode == "attended" or await session.get(CallQueueConfig, value) is None):
-        raise ValidationFailed(details=[{"field": "target", "message": "Choose an existing queue (blind transfer only)."}])
-    await calls.send_command(session, {"command": "transfer", "call": call.uniqueid, "target": body.target,
-                                       "mode": body.mode})
-    await session.commit()
+    await request_transfer(session, services, actor, call_id, body.target, body.mode)
     return TransferOut(call_id=call_id, requested="transfer")
 
 
@@ -174,9 +145,4 @@ async def transfer(call_id: PathId, body: TransferIn, actor: Allowed("calls", "w
              status_code=status.HTTP_202_ACCEPTED, summary="Complete or cancel an attended transfer")
 async def transfer_step(call_id: PathId, step: Literal["complete", "cancel"], actor: Allowed("calls", "write"),
                         session: SessionDep, services: ServicesDep) -> TransferOut:
-    pbx_of(services)
-    call = await _my_live_call(session, actor, call_id)
-    command = f"transfer_{step}"
-    await calls.send_command(session, {"command": command, "call": call.uniqueid})
-    await session.commit()
-    return TransferOut(call_id=call_id, requested=command)
+    return TransferOut(call_id=call_id, requested=await transfer_step_request(session, services, actor, call_id, step))
