@@ -94,3 +94,34 @@ async def test_a_bad_prefill_address_is_a_clear_422(client, query) -> None:
 
 async def test_only_agents_get_the_popup_stream(client) -> None:
     assert (await page(client, await browser(client, "cv.tranbien"), "/calls/events")).status_code == 403
+
+
+async def test_the_agent_transfers_from_the_popup(app, client, center, ari) -> None:  # noqa: F811
+    from tests.integration.test_telephony_api import _talking_call
+
+    uniqueid, call_id, desk_api = await _talking_call(client, center, ari)
+    me = (await client.get("/api/v1/agents/me", headers=desk_api)).json()
+    actor = type("A", (), {"user_id": me["user_id"]})()
+    shown = await call_popup.current_call(app.state.services, actor, "vi")  # type: ignore[arg-type]
+    assert shown is not None and shown["mine"] and {"extension:102", "queue:hotline"} <= {t["value"] for t in shown["targets"]}
+    cookies = await browser(client, "dieuphoi")
+    token = csrf_of((await page(client, cookies, "/agent")).text)
+    bad = await post(client, cookies, f"/calls/{call_id}/transfer", {"csrf_token": token, "target": "nowhere"})
+    assert bad.status_code == 422 and bad.json() == {"ok": False, "message": "Hãy chọn một máy nhánh hoặc một hàng đợi."}
+    sent = await post(client, cookies, f"/calls/{call_id}/transfer",
+                      {"csrf_token": token, "target": "extension:102", "mode": "attended"})
+    assert sent.status_code == 202 and sent.json()["ok"] is True
+    await ari.wait_for(lambda: any(c.endpoint == "PJSIP/102" and c.state == "Ringing" for c in ari.channels.values()))
+    consulting = await eventually(lambda: _consulting(app.state.services, actor), "the popup shows the consultation")
+    assert consulting["transfer_to"] == "extension:102"
+    cancel = await post(client, cookies, f"/calls/{call_id}/transfer/cancel", {"csrf_token": token})
+    assert cancel.status_code == 202
+    await ari.wait_for(lambda: not any(c.endpoint == "PJSIP/102" for c in ari.channels.values()))
+    ari.hang_up(uniqueid)
+    row = await ended(app.state.services.sessions, uniqueid)
+    assert row.disposition == "answered"
+
+
+async def _consulting(services, actor) -> dict | None:  # noqa: ANN001
+    shown = await call_popup.current_call(services, actor, "vi")
+    return shown if shown and shown["transfer_to"] else None

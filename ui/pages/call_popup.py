@@ -14,20 +14,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlmodel import col, func, select
 
-from api.deps import Allowed, ServicesDep
-from core.models.calls import AgentState, CallRecord, CallState
+from api.deps import Allowed, PathId, ServicesDep, SessionDep
+from api.telephony import request_transfer, transfer_step_request
+from core.errors import HotlineError
+from core.models import User
+from core.models.calls import AgentState, AgentStatus, CallQueueConfig, CallRecord, CallState
 from core.models.tickets import Ticket
 from core.services import audit
 from core.services.actor import Actor
-from ui.i18n import page_locale
+from ui.forms import failed_fields, read_form
+from ui.i18n import gettext_for, page_locale
 from ui.pages.common import page_router
 from ui.pages.live import hub_of
 from ui.pages.work import status_label
@@ -56,17 +60,30 @@ async def current_call(services: ServicesDep, actor: Actor, locale: str) -> dict
         tickets = (await session.exec(select(Ticket).where(Ticket.citizen_phone == number)
                                       .order_by(col(Ticket.created_at).desc()).limit(SHOWN_TICKETS))).all() \
             if number != "anonymous" else []
-        total = (await session.exec(select(func.count()).select_from(Ticket).where(Ticket.citizen_phone == number))).one() \
-            if tickets else 0
+        total = (await session.exec(select(func.count()).select_from(Ticket).where(
+            Ticket.citizen_phone == number))).one() if tickets else 0
         calls_before = (await session.exec(select(func.count()).select_from(CallRecord).where(
             CallRecord.citizen_number == number, col(CallRecord.id) != call.id))).one() if number != "anonymous" else 0
+        targets = await _transfer_targets(session, actor) \
+            if call.state == CallState.talking and call.agent_id == actor.user_id else []
     query = urlencode({"phone": number if number != "anonymous" else "", "call": call.id,
                        **({"name": call.citizen_name} if call.citizen_name else {})})
     return {"call_id": call.id, "uniqueid": call.uniqueid, "state": str(call.state), "direction": str(call.direction),
             "number": number, "name": call.citizen_name, "queue": call.queue, "calls_before": calls_before,
             "ticket_total": total, "call_url": f"/calls/{call.id}", "new_ticket_url": f"/desk/new/add?{query}",
+            "mine": call.agent_id == actor.user_id, "transfer_to": call.transfer_to, "targets": targets,
             "tickets": [{"code": t.code, "status": status_label(str(t.status), locale),
                          "description": (t.description or "")[:120], "url": f"/tickets/{t.code}"} for t in tickets]}
+
+
+async def _transfer_targets(session: Any, actor: Actor) -> list[dict[str, str]]:
+    """Where the agent may transfer their call: the other logged-in agents, and the queues."""
+    agents = (await session.exec(select(AgentState, User.full_name).join(User, col(User.id) == col(AgentState.user_id))
+                                 .where(col(AgentState.status) != AgentStatus.logged_out,
+                                        AgentState.user_id != actor.user_id).order_by(col(AgentState.extension)))).all()
+    queues = (await session.exec(select(CallQueueConfig).order_by(col(CallQueueConfig.name)))).all()
+    return ([{"value": f"extension:{a.extension}", "label": f"{a.extension} — {name}"} for a, name in agents]
+            + [{"value": f"queue:{q.name}", "label": q.title} for q in queues])
 
 
 async def _stream(request: Request, services: ServicesDep, actor: Actor) -> AsyncIterator[str]:
@@ -81,7 +98,7 @@ async def _stream(request: Request, services: ServicesDep, actor: Actor) -> Asyn
         while loop.time() < ends and not await request.is_disconnected():
             subscription.wake.clear()
             call = await current_call(services, actor, locale)
-            now = (call["uniqueid"], call["state"]) if call else None
+            now = (call["uniqueid"], f'{call["state"]}:{call["transfer_to"]}') if call else None
             if now != shown:
                 if call is not None and (shown is None or shown[0] != call["uniqueid"]):
                     async with services.sessions() as session:  # the number shown: an unmasked read, logged
@@ -100,3 +117,30 @@ async def _stream(request: Request, services: ServicesDep, actor: Actor) -> Asyn
 async def call_events(request: Request, services: ServicesDep, actor: Allowed("calls", "write")) -> Response:
     return StreamingResponse(_stream(request, services, actor), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.post("/calls/{call_id}/transfer")
+async def transfer(call_id: PathId, request: Request, session: SessionDep, services: ServicesDep,
+                   actor: Allowed("calls", "write")) -> Response:
+    """The popup's transfer (fetch, JSON answer): blind now, or attended (consult first)."""
+    form = await read_form(request)
+    return await _answer(request, request_transfer(session, services, actor, call_id, form.get("target", ""),
+                                                    form.get("mode", "blind")))
+
+
+@router.post("/calls/{call_id}/transfer/{step}")
+async def transfer_step(call_id: PathId, step: Literal["complete", "cancel"], request: Request, session: SessionDep,
+                        services: ServicesDep, actor: Allowed("calls", "write")) -> Response:
+    await read_form(request)
+    return await _answer(request, transfer_step_request(session, services, actor, call_id, step))
+
+
+async def _answer(request: Request, work: Awaitable[Any]) -> Response:
+    _ = gettext_for(page_locale(request))
+    try:
+        await work
+    except HotlineError as exc:
+        errors, general = failed_fields(exc, page_locale(request))
+        message = general or next((m for messages in errors.values() for m in messages), "")
+        return JSONResponse({"ok": False, "message": message}, status_code=exc.status_code)
+    return JSONResponse({"ok": True, "message": _("Requested: the call shows the outcome.")}, status_code=202)

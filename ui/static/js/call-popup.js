@@ -14,6 +14,36 @@
   var create = box.querySelector("[data-call-new]");
   var detail = box.querySelector("[data-call-detail]");
   var closed = null;  // the call the agent closed the popup for
+  var transfer = box.querySelector("[data-call-transfer]");
+  var targets = box.querySelector("[data-call-targets]");
+  var consult = box.querySelector("[data-call-consult]");
+  var consultText = box.querySelector("[data-call-consult-text]");
+  var result = box.querySelector("[data-call-result]");
+  var current = null;
+
+  function csrfHeaders() {
+    var headers = {};
+    try { headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (e) { headers = {}; }
+    return headers;
+  }
+
+  function send(path, data) {
+    result.textContent = "";
+    fetch(path, { method: "POST", credentials: "same-origin", headers: csrfHeaders(), body: data })
+      .then(function (r) { return r.json(); })
+      .then(function (answer) { result.textContent = answer.message || ""; })
+      .catch(function () { result.textContent = ""; });
+  }
+
+  transfer.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (current) send("/calls/" + current.call_id + "/transfer", new FormData(transfer));
+  });
+  Array.prototype.forEach.call(box.querySelectorAll("[data-call-step]"), function (button) {
+    button.addEventListener("click", function () {
+      if (current) send("/calls/" + current.call_id + "/transfer/" + button.getAttribute("data-call-step"), new FormData());
+    });
+  });
 
   title.setAttribute("aria-live", "polite");
   box.querySelector("[data-call-close]").addEventListener("click", function () {
@@ -40,6 +70,20 @@
       item.appendChild(document.createTextNode(" — " + t.status + (t.description ? ": " + t.description : "")));
       list.appendChild(item);
     });
+    current = call;
+    var canTransfer = call.state === "talking" && call.mine && (call.targets || []).length > 0;
+    transfer.hidden = !canTransfer || !!call.transfer_to;
+    consult.hidden = !(call.state === "talking" && call.mine && call.transfer_to);
+    if (!consult.hidden) consultText.textContent = labels.consulting.replace("{target}", call.transfer_to);
+    if (canTransfer && targets.options.length !== call.targets.length) {
+      targets.textContent = "";
+      call.targets.forEach(function (t) {
+        var option = document.createElement("option");
+        option.value = t.value;
+        option.textContent = t.label;
+        targets.appendChild(option);
+      });
+    }
     create.href = call.new_ticket_url;
     detail.href = call.call_url;
     if (closed !== call.uniqueid) box.hidden = false;
@@ -48,6 +92,9 @@
   var source = new EventSource("/calls/events");
   source.addEventListener("call", function (e) { show(JSON.parse(e.data)); });
   source.addEventListener("idle", function () {
+    current = null;
+    transfer.hidden = true;
+    consult.hidden = true;
     if (!box.hidden) title.textContent = labels.ended;
   });
 })();
