@@ -48,12 +48,13 @@ _MENU_EN = {
     "HOME": "Home", "DESK": "1022 desk", "DESK_NEW": "New reports", "DESK_SPAM": "Spam",
     "DESK_OUT_OF_AREA": "Out of area", "DESK_PROCESSED": "Processed", "DESK_RULES": "Auto-dispatch",
     "TICKETS": "Report statistics",
-    "INBOX": "My tasks", "CALLS": "Calls", "SMS": "SMS messages", "KB": "Administrative procedures",
+    "INBOX": "My tasks", "CALLS": "Calls", "AGENT": "My extension", "CALLS_MONITOR": "Call center monitor",
+    "SMS": "SMS messages", "KB": "Administrative procedures",
     "REPORTS": "Reports", "ADMIN": "Administration", "ADMIN_USERS": "Users", "ADMIN_ROLES": "Roles and menus",
     "ADMIN_GROUPS": "Permission groups", "ADMIN_UNITS": "Units", "ADMIN_AREAS": "Areas", "ADMIN_FIELDS": "Fields",
     "ADMIN_AUDIT": "System log",
     "ADMIN_KB": "Knowledge base",
-    "ADMIN_API_TOKENS": "API keys",
+    "ADMIN_API_TOKENS": "API keys", "ADMIN_MESSAGE_TEMPLATES": "Message templates",
 }
 _ROLE_EN = {
     "admin": "System administrator", "coordinator": "Coordinator", "agent": "Call agent",

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from core.i18n import register_catalog_dir
 from ui.i18n import LOCALE_DIR
 from ui.pages import account, auth, home
-from ui.pages import agent_panel, call_popup, calls, desk, inbox, live, sms_inbox
+from ui.pages import agent_panel, call_monitor, call_popup, calls, desk, inbox, live, sms_inbox
 from ui.pages import ticket_lists
 from ui.pages import ticket_detail
 from ui.pages import admin_audit, admin_fields, admin_org, admin_people, desk_rules
@@ -27,7 +27,8 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 for pages in (auth.router, account.router, home.router, ticket_lists.router):
     router.include_router(pages)
 for pages in (desk.router, inbox.router, live.router, sms_inbox.router,  # the work screens
-              agent_panel.router, call_popup.router, calls.router):  # /calls/events before /calls/{id}
+              agent_panel.router, call_monitor.router, call_popup.router,  # fixed /calls/... paths first
+              calls.router):
     router.include_router(pages)
 for pages in (admin_people.router, admin_org.router, admin_fields.router, desk_rules.router, admin_audit.router,
               admin_message_templates.router):

@@ -84,6 +84,12 @@ class MonitorOut(BaseModel):
 
 @router.get("/api/v1/telephony/monitor", response_model=MonitorOut, summary="Live monitor of the call center (CC-20)")
 async def monitor(actor: Allowed("telephony", "read"), session: SessionDep, services: ServicesDep) -> MonitorOut:
+    return await monitor_snapshot(session, services)
+
+
+async def monitor_snapshot(session: SessionDep, services: ServicesDep) -> MonitorOut:
+    """What the live monitor shows (the API and the page): the database's live calls and agents,
+    the PBX's endpoints and holding bridges."""
     live = (await session.exec(select(CallRecord).where(col(CallRecord.state) != CallState.ended)
                                .order_by(col(CallRecord.started_at)).limit(500))).all()
     waiting: dict[str, int] = {}

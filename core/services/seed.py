@@ -58,6 +58,8 @@ MENUS: tuple[tuple[str, str, str | None, str, str | None], ...] = (
     ("TICKETS", "Thống kê tin báo", "/tickets", "list-ul", None),
     ("INBOX", "Công việc của tôi", "/inbox", "clipboard-check", None),
     ("CALLS", "Cuộc gọi", "/calls", "telephone", None),
+    ("AGENT", "Máy nhánh của tôi", "/agent", "headset", None),
+    ("CALLS_MONITOR", "Giám sát tổng đài", "/calls/monitor", "activity", None),
     ("SMS", "Tin nhắn SMS", "/sms", "chat-dots", None),
     ("KB", "Thủ tục hành chính", "/kb", "book", None),
     ("REPORTS", "Báo cáo", "/reports", "bar-chart", None),
@@ -77,11 +79,11 @@ MENUS: tuple[tuple[str, str, str | None, str, str | None], ...] = (
 ROLE_MENUS: dict[str, tuple[str, ...]] = {
     SystemRole.admin: tuple(m[0] for m in MENUS),
     SystemRole.coordinator: ("HOME", "DESK_NEW", "DESK_SPAM", "DESK_OUT_OF_AREA", "DESK_PROCESSED", "DESK_RULES", "TICKETS",
-                             "INBOX", "CALLS", "SMS", "KB", "REPORTS"),
-    SystemRole.agent: ("HOME", "DESK_NEW", "TICKETS", "CALLS", "SMS", "KB"),
+                             "INBOX", "CALLS", "AGENT", "CALLS_MONITOR", "SMS", "KB", "REPORTS"),
+    SystemRole.agent: ("HOME", "DESK_NEW", "TICKETS", "CALLS", "AGENT", "SMS", "KB"),
     SystemRole.unit_manager: ("HOME", "INBOX", "TICKETS", "REPORTS", "KB"),
     SystemRole.officer: ("HOME", "INBOX", "TICKETS", "KB"),
-    SystemRole.auditor: ("HOME", "TICKETS", "REPORTS", "ADMIN_AUDIT"),
+    SystemRole.auditor: ("HOME", "TICKETS", "CALLS_MONITOR", "REPORTS", "ADMIN_AUDIT"),
     SystemRole.citizen: ("HOME", "KB"),
     SystemRole.api_client: (),
 }

@@ -316,3 +316,20 @@ async def test_bad_transfers_are_refused(client, center, ari) -> None:  # noqa: 
     await ended(center.sessions, uniqueid)
     over = await client.post(f"/api/v1/calls/{call_id}/transfer", headers={**desk, **VI}, json={"target": "extension:102"})
     assert over.status_code == 409 and over.json()["message"].startswith("Cuộc gọi không còn đang diễn ra")
+
+
+async def test_the_monitor_page_shows_the_board_and_refreshes_it(client, center, ari) -> None:  # noqa: ANN001
+    from tests.integration.test_sms_inbox_pages import browser, page
+
+    desk = await login(client, "dieuphoi")
+    await client.post("/api/v1/agents/me/login", headers=desk, json={"extension": "101"})
+    ari.set_endpoint_state("PJSIP", "102", "offline")
+    cookies = await browser(client, "dieuphoi")
+    shown = await page(client, cookies, "/calls/monitor")
+    assert shown.status_code == 200 and "Giám sát trực tuyến" in shown.text and 'hx-get="/calls/monitor/live"' in shown.text
+    assert "101: Trực tuyến" in shown.text and "102: Mất kết nối" in shown.text and "Trung kế trunk" in shown.text
+    assert "Nguyễn Thị Điều Phối" in shown.text
+    board = await page(client, cookies, "/calls/monitor/live")
+    assert board.status_code == 200 and "<html" not in board.text and 'id="monitor-board"' in board.text
+    # an agent who is not a coordinator has no monitor
+    assert (await page(client, await browser(client, "dienthoai"), "/calls/monitor")).status_code == 403
