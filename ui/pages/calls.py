@@ -146,7 +146,7 @@ async def call_list(request: Request, session: SessionDep, services: ServicesDep
             rows, total, estimated = found.items, found.total, found.total_is_estimate
         except HotlineError as exc:
             await session.rollback()
-            error = refusal(exc, locale)
+            error = _why(exc, locale)
     query = urlencode({k: v for k, v in values.items() if v})
     return await render_signed_in(request, session, signed_in, "calls/list.html", 422 if errors else 200,
                                   title=_("Calls"), tab="list", rows=rows, total=total, total_is_estimate=estimated,
