@@ -84,24 +84,6 @@ def pbx(conn: Any, options: dict[str, Any]) -> None:
         return wavs[key]
 
     double_module.make_wav = cached_wav
-    if not options["double_nagle"]:
-        # The double binds socket.socket(AF_INET, SOCK_STREAM): proto 0, so asyncio does not set
-        # TCP_NODELAY on its connections and uvicorn's h11 writes a response's head and body in two
-        # segments: Nagle holds the body until the client's delayed ACK (~40 ms on Linux) for every
-        # ARI answer that has a body (originate, create bridge, record...). Set on the listening
-        # socket, TCP_NODELAY is inherited by the accepted ones.
-        import socket
-        import types
-
-        class NoDelaySocket(socket.socket):
-            def bind(self, address: Any) -> None:
-                self.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                super().bind(address)
-
-        double_module.socket = types.SimpleNamespace(  # type: ignore[attr-defined]
-            **{k: getattr(socket, k) for k in dir(socket) if not k.startswith("_")})
-        double_module.socket.socket = NoDelaySocket
-
     class TimedDouble(AriDouble):
         """The double, noting when each event sent to the application was emitted."""
 
@@ -470,8 +452,6 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=110, help="agents logged in (extensions 2000+)")
     parser.add_argument("--abandon", type=float, default=0.1, help="share of callers who give up while ringing")
     parser.add_argument("--seed", type=int, default=1022)
-    parser.add_argument("--double-nagle", action="store_true",
-                        help="leave the double's sockets without TCP_NODELAY (each ARI answer with a body ~40 ms)")
     parser.add_argument("--profile", action="store_true",
                         help="where handling time goes: ARI requests, SQL statements, commits, per event type")
     parser.add_argument("--synchronous-commit", choices=("on", "off"), default="on",
@@ -495,8 +475,7 @@ def main() -> None:
             with psycopg.connect(conninfo, autocommit=True) as db:
                 db.execute("ALTER DATABASE bench SET synchronous_commit = off")
         options = {"rate": args.rate, "concurrent": args.concurrent, "calls": calls, "agents": args.agents,
-                   "abandon": args.abandon, "seed": args.seed,
-                   "double_nagle": args.double_nagle}
+                   "abandon": args.abandon, "seed": args.seed}
         parent, child_end = multiprocessing.get_context("spawn").Pipe()
         child = multiprocessing.get_context("spawn").Process(target=pbx, args=(child_end, options), daemon=True)
         child.start()
@@ -533,7 +512,7 @@ def summarize(args: argparse.Namespace, calls: int, center: Any, report: dict[st
           f", load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"script: {calls} calls at {args.rate}/s, at most {args.concurrent} up, {args.agents} agents, "
           f"{args.abandon:.0%} abandon while ringing, synchronous_commit {args.synchronous_commit}, double "
-          f"{'without' if args.double_nagle else 'with'} TCP_NODELAY; arrivals {report['arrivals_s']} s, run {report['seconds']} s")
+          f"arrivals {report['arrivals_s']} s, run {report['seconds']} s")
     print(f"peak concurrent calls: {report['peak']} (mean after the first {args.concurrent / args.rate:.0f} s: "
           f"{report['steady_mean']})")
     print(f"events: {len(emitted)} emitted, {len(samples)} handled, {mismatched} out of order, {failed} raised; "

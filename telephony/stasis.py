@@ -31,6 +31,7 @@ API announces a change (`calls.PBX_CHANNEL`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -70,6 +71,8 @@ from telephony.ari_models import (
 log = logging.getLogger(__name__)
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+WRITE_BATCH = 200
+Write = Callable[[AsyncSession], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ class CallCenter:
         self.hung_up_by_us: set[str] = set()
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._writes: asyncio.Queue[Write] = asyncio.Queue()
         self._seq = 0
         self.ready = asyncio.Event()
 
@@ -176,10 +180,55 @@ class CallCenter:
     async def run(self) -> None:
         await self.load()
         timer = asyncio.create_task(self._timer(), name="stasis-timer")
+        writer = asyncio.create_task(self._writer(), name="stasis-writer")
         try:
             await self.ari.run_events(self.handle, on_connected=self.reconcile)
         finally:
             timer.cancel()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.flush(), 5)  # what was handled is written before we go
+            writer.cancel()
+
+    # ---- the record, written behind the calls ----
+
+    def _write(self, op: Write) -> None:
+        """Queue a write of the call record / queue log / agent state. Writes happen in order,
+        batched into one transaction by `_writer`, off the event's path: a handler waits for
+        Asterisk, not for PostgreSQL. The call's row itself is opened before (synchronously), so a
+        crash loses at most the last steps of a call, never the call: the next start closes it."""
+        self._writes.put_nowait(op)
+
+    async def _writer(self) -> None:
+        while True:
+            batch = [await self._writes.get()]
+            while not self._writes.empty() and len(batch) < WRITE_BATCH:
+                batch.append(self._writes.get_nowait())
+            try:
+                async with unit_of_work(self.sessions) as session:
+                    for op in batch:
+                        await op(session)
+            except Exception:  # noqa: BLE001 - one bad write must not lose the others: each alone, retried
+                log.warning("a batch of %d call writes failed; writing them one by one", len(batch), exc_info=True)
+                for op in batch:
+                    await self._write_alone(op)
+            finally:
+                for _ in batch:
+                    self._writes.task_done()
+
+    async def _write_alone(self, op: Write, attempts: int = 4) -> None:
+        for attempt in range(attempts):
+            try:
+                async with unit_of_work(self.sessions) as session:
+                    await op(session)
+                return
+            except Exception:  # noqa: BLE001
+                log.warning("a call write failed (attempt %d)", attempt + 1, exc_info=True)
+                await asyncio.sleep(0.2 * 2 ** attempt)
+        log.error("a call write was given up after %d attempts", attempts)
+
+    async def flush(self) -> None:
+        """Wait until every queued write is in the database."""
+        await self._writes.join()
 
     async def reconcile(self) -> None:
         """After a (re)connection: agents from the database, and calls whose channels are gone."""
@@ -194,6 +243,13 @@ class CallCenter:
                 for call in list(self.calls.values()):
                     if call.channel_id not in alive:
                         await self._caller_gone(call, cause=None)
+                # calls a previous run of the application left open (it stopped or crashed)
+                await self.flush()  # this run's own endings first
+                ours = {c.uniqueid for c in self.calls.values()}
+                async with unit_of_work(self.sessions) as session:
+                    closed = await calls.close_orphans(session, keep=alive | ours, at=self._now())
+                if closed:
+                    log.warning("closed %d calls left open by a previous run", closed)
             self.ready.set()
         self._wake.set()
 
@@ -330,8 +386,7 @@ class CallCenter:
             return
         call.ivr_deadline, call.menu = None, None
         call.ivr_path = (call.ivr_path + event.digit)[:64]
-        async with unit_of_work(self.sessions) as session:
-            await calls.update_call(session, call.uniqueid, ivr_path=call.ivr_path)
+        self._write(lambda s, path=call.ivr_path: calls.update_call(s, call.uniqueid, ivr_path=path))
         await self._go(call, destination)
 
     async def _ivr_retry(self, call: LiveCall, announcement: str | None) -> None:
@@ -357,14 +412,14 @@ class CallCenter:
         await self._answer(call)
         call.stage, call.queue = "queue", queue
         config = self.routing.queues[queue] if self.routing else None
-        async with unit_of_work(self.sessions) as session:
-            await calls.update_call(session, call.uniqueid, CallState.queued, queue=queue, queued_at=self._now())
+        queued_at = self._now()
+        self._write(lambda s: calls.update_call(s, call.uniqueid, CallState.queued, queue=queue, queued_at=queued_at))
         actions = self.acd.enqueue(self.clock(), call.uniqueid, queue, call.caller)
         if config is not None and config.join_announcement:
-            await self._play(call, config.join_announcement, lambda: self._hold(call))
+            waiting = self._play(call, config.join_announcement, lambda: self._hold(call))
         else:
-            await self._hold(call)
-        await self._apply(actions)
+            waiting = self._hold(call)
+        await asyncio.gather(waiting, self._apply(actions))  # music for the caller while the agents ring
 
     async def _hold(self, call: LiveCall) -> None:
         if call.stage != "queue" or call.moh:
@@ -411,9 +466,9 @@ class CallCenter:
         if agent_id is not None:
             view = next((a for a in self.acd.agents() if a.agent_id == event.agent), None)
             extension = view.extension if view else None
-        async with unit_of_work(self.sessions) as session:
-            await calls.add_queue_event(session, key, str(event.event), at=at, call_uniqueid=event.call_id,
-                                        queue=event.queue, agent_id=agent_id, agent=extension, data=tuple(event.data))
+        self._write(lambda s: calls.add_queue_event(s, key, str(event.event), at=at, call_uniqueid=event.call_id,
+                                                    queue=event.queue, agent_id=agent_id, agent=extension,
+                                                    data=tuple(event.data)))
 
     async def _ring(self, ring: acd_engine.Ring) -> None:
         call = self.calls.get(ring.call_id)
@@ -423,12 +478,11 @@ class CallCenter:
         leg = f"{call.uniqueid}-a{ring.agent_id}-{call.attempts}"
         call.ringing[ring.agent_id] = leg
         self.legs[leg] = (call.uniqueid, ring.agent_id)
-        async with unit_of_work(self.sessions) as session:
-            await calls.update_call(session, call.uniqueid, CallState.ringing, **({} if call.attempts > 1 else {
-                "ring_at": self._now()}))
-            if ring.agent_id.isdigit():
-                await calls.set_agent_state(session, int(ring.agent_id), AgentStatus.ringing, only_if_active=True,
-                                            call_uniqueid=call.uniqueid)
+        first = {} if call.attempts > 1 else {"ring_at": self._now()}
+        self._write(lambda s: calls.update_call(s, call.uniqueid, CallState.ringing, **first))
+        if ring.agent_id.isdigit():
+            self._write(lambda s: calls.set_agent_state(s, int(ring.agent_id), AgentStatus.ringing, only_if_active=True,
+                                                        call_uniqueid=call.uniqueid))
         try:
             await self.ari.originate(self.agent_endpoint.format(extension=ring.extension), channel_id=leg,
                                      app_args=f"agent,{call.uniqueid},{ring.agent_id}", caller_id=call.caller,
@@ -459,8 +513,7 @@ class CallCenter:
             return
         call.stage, call.agent_id, call.agent_channel = "talking", connect.agent_id, leg
         call.bridge_id = f"{call.uniqueid}-b"
-        await self._unhold(call)
-        await self.ari.create_bridge(call.bridge_id, name=f"call {call.uniqueid}")
+        await asyncio.gather(self._unhold(call), self.ari.create_bridge(call.bridge_id, name=f"call {call.uniqueid}"))
         await self.ari.add_to_bridge(call.bridge_id, [call.channel_id, leg])
         config = self.routing.queues.get(connect.queue) if self.routing else None
         if config is None or config.record:
@@ -472,13 +525,13 @@ class CallCenter:
             except AriError as exc:
                 log.warning("recording %s failed: %s", call.uniqueid, exc)
         extension = next((a.extension for a in self.acd.agents() if a.agent_id == connect.agent_id), None)
-        async with unit_of_work(self.sessions) as session:
-            await calls.update_call(session, call.uniqueid, CallState.talking, answered_at=self._now(),
-                                    agent_id=int(connect.agent_id) if connect.agent_id.isdigit() else None,
-                                    extension=extension, recording=call.recording)
-            if connect.agent_id.isdigit():
-                await calls.set_agent_state(session, int(connect.agent_id), AgentStatus.busy, only_if_active=True,
-                                            call_uniqueid=call.uniqueid)
+        answered, recording = self._now(), call.recording
+        agent_user = int(connect.agent_id) if connect.agent_id.isdigit() else None
+        self._write(lambda s: calls.update_call(s, call.uniqueid, CallState.talking, answered_at=answered,
+                                                agent_id=agent_user, extension=extension, recording=recording))
+        if agent_user is not None:
+            self._write(lambda s: calls.set_agent_state(s, agent_user, AgentStatus.busy, only_if_active=True,
+                                                        call_uniqueid=call.uniqueid))
 
     async def _announce(self, announce: acd_engine.Announce) -> None:
         call = self.calls.get(announce.call_id)
@@ -494,8 +547,7 @@ class CallCenter:
         await self._unhold(call)
         call.overflow_to = overflow.destination
         call.stage = "routing"
-        async with unit_of_work(self.sessions) as session:
-            await calls.update_call(session, call.uniqueid, overflow_to=overflow.destination)
+        self._write(lambda s: calls.update_call(s, call.uniqueid, overflow_to=overflow.destination))
         await self._go(call, overflow.destination)
 
     # ---- click-to-call and call-back (the API originated the agent's leg: api/telephony.py) ----
@@ -514,9 +566,8 @@ class CallCenter:
         if agent_id in {a.agent_id for a in self.acd.agents()}:
             await self._apply(self.acd.set_device_busy(self.clock(), agent_id, True))
         if agent_id.isdigit():
-            async with unit_of_work(self.sessions) as session:
-                await calls.set_agent_state(session, int(agent_id), AgentStatus.busy, only_if_active=True,
-                                            call_uniqueid=uniqueid)
+            self._write(lambda s: calls.set_agent_state(s, int(agent_id), AgentStatus.busy, only_if_active=True,
+                                                        call_uniqueid=uniqueid))
         self._seq += 1
         await self._ignore_gone(self.ari.play(agent_channel, "tone:ring", f"{uniqueid}-rb{self._seq}"))
         try:
@@ -541,16 +592,16 @@ class CallCenter:
             self.recording_calls[name] = uniqueid
         except AriError as exc:
             log.warning("recording %s failed: %s", uniqueid, exc)
-        async with unit_of_work(self.sessions) as session:
-            await calls.update_call(session, uniqueid, CallState.talking, answered_at=self._now(),
-                                    recording=call.recording)
-            await calls.mark_called_back(session, uniqueid, self._now())
+        answered, recording = self._now(), call.recording
+        self._write(lambda s: calls.update_call(s, uniqueid, CallState.talking, answered_at=answered,
+                                                recording=recording))
+        self._write(lambda s: calls.mark_called_back(s, uniqueid, answered))
 
     async def _agent_leg_unanswered(self, channel_id: str, cause: int) -> None:
         """A click-to-call whose agent did not answer their own phone (the leg never reached us)."""
         uniqueid = channel_id[:-2] + "-c"
-        async with unit_of_work(self.sessions) as session:
-            await calls.end_call(session, uniqueid, Disposition.agent_no_answer, "agent", cause, at=self._now())
+        ended = self._now()
+        self._write(lambda s: calls.end_call(s, uniqueid, Disposition.agent_no_answer, "agent", cause, at=ended))
 
     # ---- transfers (CC-32 blind, CC-33 attended) ----
 
@@ -577,8 +628,7 @@ class CallCenter:
             await self._ignore_gone(self.ari.remove_from_bridge(call.bridge_id, call.agent_channel))
             call.stage = "consulting"
         await self._ignore_gone(self.ari.request("POST", f"/bridges/{call.bridge_id}/moh"))
-        async with unit_of_work(self.sessions) as session:
-            await calls.update_call(session, call.uniqueid, transfer_to=target)
+        self._write(lambda s: calls.update_call(s, call.uniqueid, transfer_to=target))
         try:
             await self.ari.originate(self.agent_endpoint.format(extension=value), channel_id=leg,
                                      app_args=f"transfer,{call.uniqueid}", caller_id=call.caller, timeout=30)
@@ -602,8 +652,7 @@ class CallCenter:
             await self._apply(self.acd.transferred(self.clock(), call.uniqueid, target))
         if agent_id:
             await self._agent_display(agent_id)
-        async with unit_of_work(self.sessions) as session:
-            await calls.update_call(session, call.uniqueid, transfer_to=target)
+        self._write(lambda s: calls.update_call(s, call.uniqueid, transfer_to=target))
         call.transfer_to = target
 
     async def _transfer_answered(self, leg: str, uniqueid: str) -> None:
@@ -631,9 +680,8 @@ class CallCenter:
         call.agent_channel, call.agent_id, call.transfer_leg, call.stage = leg, target_agent, None, "talking"
         call.transfer_answered = False
         self.legs[leg] = (call.uniqueid, target_agent or f"x{extension}")
-        async with unit_of_work(self.sessions) as session:
-            await calls.update_call(session, call.uniqueid, extension=extension,
-                                    agent_id=int(target_agent) if target_agent and target_agent.isdigit() else None)
+        target_user = int(target_agent) if target_agent and target_agent.isdigit() else None
+        self._write(lambda s: calls.update_call(s, call.uniqueid, extension=extension, agent_id=target_user))
 
     async def _transfer_complete(self, call: LiveCall) -> None:
         if call.stage != "consulting" or not call.transfer_leg:
@@ -659,8 +707,7 @@ class CallCenter:
             await self._ignore_gone(self.ari.request("DELETE", f"/bridges/{call.bridge_id}/moh"))
             if call.agent_channel:
                 await self._ignore_gone(self.ari.add_to_bridge(call.bridge_id, [call.agent_channel]))
-        async with unit_of_work(self.sessions) as session:
-            await calls.update_call(session, call.uniqueid, transfer_to=None)
+        self._write(lambda s: calls.update_call(s, call.uniqueid, transfer_to=None))
 
     async def _transfer_failed(self, call: LiveCall) -> None:
         """The target did not answer: a consultation goes back to the agent; a blind transfer
@@ -693,8 +740,8 @@ class CallCenter:
                 self.recording_calls[name] = call.uniqueid
             except AriError as exc:
                 log.warning("message recording %s failed: %s", call.uniqueid, exc)
-            async with unit_of_work(self.sessions) as session:
-                await calls.update_call(session, call.uniqueid, CallState.message, recording=call.recording)
+            recording = call.recording
+            self._write(lambda s: calls.update_call(s, call.uniqueid, CallState.message, recording=recording))
             call.next_step = None
 
         call.message_disposition = disposition
@@ -770,29 +817,36 @@ class CallCenter:
         self.calls.pop(call.channel_id, None)
         if disposition == Disposition.answered and call.transfer_to:
             disposition = Disposition.transferred
+        requests: list[Awaitable[Any]] = []  # independent of each other: sent together
         if call.transfer_leg:
             self.hung_up_by_us.add(call.transfer_leg)
-            await self._ignore_gone(self.ari.hangup(call.transfer_leg))
-            await self._ignore_gone(self.ari.destroy_bridge(f"{call.uniqueid}-k"))
-        for agent_id in list(call.ringing):
-            await self._stop_leg(call.uniqueid, agent_id)
+            requests += [self.ari.hangup(call.transfer_leg), self.ari.destroy_bridge(f"{call.uniqueid}-k")]
+        rung = list(call.ringing)
+        for leg in call.ringing.values():
+            self.hung_up_by_us.add(leg)
+            self.legs.pop(leg, None)
+            requests.append(self.ari.hangup(leg))
+        call.ringing.clear()
         if call.agent_channel:
             self.hung_up_by_us.add(call.agent_channel)
-            await self._ignore_gone(self.ari.hangup(call.agent_channel))
             self.legs.pop(call.agent_channel, None)
+            requests.append(self.ari.hangup(call.agent_channel))
         if call.bridge_id:
-            await self._ignore_gone(self.ari.destroy_bridge(call.bridge_id))
+            requests.append(self.ari.destroy_bridge(call.bridge_id))
         if hang_caller:
             self.hung_up_by_us.add(call.channel_id)
-            await self._ignore_gone(self.ari.hangup(call.channel_id))
+            requests.append(self.ari.hangup(call.channel_id))
+        await asyncio.gather(*(self._ignore_gone(r) for r in requests))
+        for agent_id in rung:
+            await self._agent_display(agent_id)
         if call.outbound and call.agent_id and call.agent_id in {a.agent_id for a in self.acd.agents()}:
             await self._apply(self.acd.set_device_busy(self.clock(), call.agent_id, False))
             await self._agent_display(call.agent_id)
         elif previous == "talking" and disposition == Disposition.answered and call.agent_id:
             await self._agent_display(call.agent_id)
-        async with unit_of_work(self.sessions) as session:
-            await calls.end_call(session, call.uniqueid, disposition, hangup_by, cause, at=self._now(),
-                                 recording=call.recording, overflow_to=call.overflow_to)
+        ended, recording, overflow_to = self._now(), call.recording, call.overflow_to
+        self._write(lambda s: calls.end_call(s, call.uniqueid, disposition, hangup_by, cause, at=ended,
+                                             recording=recording, overflow_to=overflow_to))
 
     # ---- recordings: copied off the PBX once finished ----
 
@@ -867,9 +921,8 @@ class CallCenter:
                   acd_engine.AgentState.WRAPUP: AgentStatus.wrapup, acd_engine.AgentState.READY: AgentStatus.ready
                   }.get(view.state)
         if status is not None:
-            async with unit_of_work(self.sessions) as session:
-                await calls.set_agent_state(session, int(agent_id), status, only_if_active=True,
-                                            call_uniqueid=view.call_id)
+            self._write(lambda s: calls.set_agent_state(s, int(agent_id), status, only_if_active=True,
+                                                        call_uniqueid=view.call_id))
 
     # ---- timer ----
 

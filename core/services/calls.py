@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,6 +101,32 @@ async def end_call(session: AsyncSession, uniqueid: str, disposition: Dispositio
     session.add(call)
     await live.announce(session, units=[CALLS_NOTICE])
     return call
+
+
+ORPHAN_AFTER = timedelta(seconds=10)  # younger calls may be being set up by the API right now
+ORPHAN_DISPOSITION = {CallState.talking: Disposition.answered, CallState.queued: Disposition.abandoned,
+                      CallState.ringing: Disposition.abandoned, CallState.message: Disposition.closed,
+                      CallState.routing: Disposition.ivr_hangup}
+
+
+async def close_orphans(session: AsyncSession, keep: set[str], at: datetime | None = None) -> int:
+    """Close the open calls whose channels are gone (not in `keep`): a previous run of the call
+    center application stopped while they were live. Their disposition follows the state they
+    were in; who hung up is unknown (`system`)."""
+    now = at or utcnow()
+    rows = (await session.exec(select(CallRecord).where(col(CallRecord.state) != CallState.ended,
+                                                        col(CallRecord.started_at) < now - ORPHAN_AFTER))).all()
+    closed = 0
+    for row in rows:
+        # a click-to-call lives on its agent's leg (`<base>-a`) until the citizen's is dialled
+        agent_leg = row.uniqueid[:-2] + "-a" if row.uniqueid.endswith("-c") else None
+        if row.uniqueid in keep or (agent_leg is not None and agent_leg in keep):
+            continue
+        outbound_failed = row.direction == CallDirection.outbound and row.answered_at is None
+        disposition = Disposition.failed if outbound_failed else ORPHAN_DISPOSITION[CallState(row.state)]
+        await end_call(session, row.uniqueid, disposition, "system", at=now)
+        closed += 1
+    return closed
 
 
 async def set_recording_copy(session: AsyncSession, uniqueid: str, name: str, relative_path: str, size: int) -> None:

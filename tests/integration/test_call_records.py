@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from core.db import unit_of_work
-from core.models import BlacklistEntry, QueueEvent, User
+from core.models import BlacklistEntry, CallRecord, QueueEvent, User
 from core.models.base import utcnow
 from core.models.calls import AgentStatus, CallDirection, CallState, Disposition
 from core.services import calls
@@ -89,3 +89,23 @@ async def test_the_blacklist_matches_a_number_in_any_form_and_prefixes(app) -> N
         assert await calls.blacklisted(session, "anonymous") is None
         count = (await session.exec(select(sa.func.count()).select_from(BlacklistEntry))).one()
     assert count == 2
+
+
+async def test_calls_left_open_by_a_stopped_application_are_closed_by_the_next(app) -> None:
+    sessions = app.state.services.sessions
+    long_ago = utcnow() - timedelta(minutes=5)
+    async with unit_of_work(sessions) as session:
+        for uniqueid, state in (("gone.1", CallState.talking), ("gone.2", CallState.queued), ("alive.3", CallState.queued)):
+            await calls.open_call(session, uniqueid, CallDirection.inbound, "0912345678", None, "1022", at=long_ago)
+            await calls.update_call(session, uniqueid, state, answered_at=long_ago if state == CallState.talking else None)
+        await calls.open_call(session, "o123-c", CallDirection.outbound, "0912345678", None, "0912345678", at=long_ago)
+        await calls.open_call(session, "fresh.4", CallDirection.inbound, "0912345678", None, "1022")  # being set up
+    async with unit_of_work(sessions) as session:
+        closed = await calls.close_orphans(session, keep={"alive.3", "o123-a"})
+    assert closed == 2
+    async with sessions() as session:
+        rows = {r.uniqueid: r for r in (await session.exec(select(CallRecord))).all()}
+    assert (rows["gone.1"].disposition, rows["gone.1"].hangup_by) == (Disposition.answered, "system")
+    assert rows["gone.2"].disposition == Disposition.abandoned
+    assert rows["alive.3"].state == CallState.queued and rows["o123-c"].state != CallState.ended
+    assert rows["fresh.4"].state == CallState.routing
