@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-development-only-secret-key"
@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     ari_trunk_endpoint: str = Field(default="PJSIP/{number}@trunk",
                                     description="how a citizen is dialled (click-to-call, call-back)")
     ari_caller_id: str = Field(default="1022", description="the number citizens see when we call them")
+    desk_shifts: str = Field(default="06:00-14:00,14:00-22:00,22:00-06:00",
+                             description="the desk's shifts, local HH:MM-HH:MM, comma-separated (OPS-04)")
+    shift_grace_minutes: int = Field(default=30, ge=0, le=720,
+                                     description="an agent still logged in this long after their shift is logged out")
 
     # Web
     host: str = "127.0.0.1"
@@ -162,6 +166,14 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("desk_shifts")
+    @classmethod
+    def _shifts_readable(cls, value: str) -> str:
+        from core.services.shifts import parse_shifts
+
+        parse_shifts(value)
+        return value
 
     @model_validator(mode="after")
     def _refuse_defaults_in_production(self) -> "Settings":

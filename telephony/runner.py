@@ -16,13 +16,16 @@ import asyncio
 import contextlib
 import json
 import logging
+from datetime import timedelta
 
 import psycopg
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.db import libpq_url
+from core.db import libpq_url, unit_of_work
+from core.models.calls import AgentStatus
 from core.services import calls
+from core.services.shifts import end_overdue_logins, parse_shifts
 from core.settings import Settings
 from telephony.ari_client import AriClient
 from telephony.stasis import CallCenter
@@ -30,6 +33,7 @@ from telephony.stasis import CallCenter
 log = logging.getLogger(__name__)
 
 LEADER_LOCK = 1022_0007  # pg_advisory_lock key of the call center's single driver
+SHIFT_CHECK_SECONDS = 60.0
 
 
 def ari_client(settings: Settings) -> AriClient:
@@ -51,12 +55,14 @@ async def run_call_center(settings: Settings, sessions: async_sessionmaker[Async
                             trunk_endpoint=settings.ari_trunk_endpoint, recordings_dir=settings.data_dir / "recordings")
         app_task = asyncio.create_task(center.run(), name="call-center")
         listen_task = asyncio.create_task(follow_agent_changes(conn, center), name="call-center-listen")
+        shift_task = asyncio.create_task(watch_shifts(settings, sessions), name="call-center-shifts")
+        tasks = (app_task, listen_task, shift_task)
         try:
-            await asyncio.gather(app_task, listen_task)
+            await asyncio.gather(*tasks)
         finally:
-            for task in (app_task, listen_task):
+            for task in tasks:
                 task.cancel()
-            for task in (app_task, listen_task):
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await ari.aclose()
@@ -73,3 +79,20 @@ async def follow_agent_changes(conn: psycopg.AsyncConnection, center: CallCenter
                 log.warning("unreadable call center command ignored")
         else:
             await center.agents_changed()
+
+
+async def watch_shifts(settings: Settings, sessions: async_sessionmaker[AsyncSession],
+                       every: float = SHIFT_CHECK_SECONDS) -> None:
+    """Log out the agents whose shift ended (core.services.shifts) — the application hears it
+    through the same NOTIFY as any log-out."""
+    shifts = parse_shifts(settings.desk_shifts)
+    grace = timedelta(minutes=settings.shift_grace_minutes)
+    while True:
+        try:
+            async with unit_of_work(sessions) as session:
+                for user_id in await end_overdue_logins(session, shifts, grace):
+                    await calls.change_agent(session, user_id, AgentStatus.logged_out)
+                    log.info("agent %s logged out: their shift ended", user_id)
+        except Exception:  # noqa: BLE001 - checked again at the next round
+            log.exception("the shift check failed")
+        await asyncio.sleep(every)

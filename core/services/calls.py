@@ -186,8 +186,8 @@ async def set_agent_state(session: AsyncSession, user_id: int, status: AgentStat
     row = await session.get(AgentState, user_id, with_for_update=True)
     if only_if_active and (row is None or row.status not in ACTIVE):
         return None
-    if row is None:
-        row = AgentState(user_id=user_id, extension=extension or "", status=status, since=now)
+    if row is None:  # never logged in before: the change below is their first log-in
+        row = AgentState(user_id=user_id, extension=extension or "", status=AgentStatus.logged_out, since=now)
     if extension:
         row.extension = extension
     if row.status != status or row.reason != reason:

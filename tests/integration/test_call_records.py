@@ -5,10 +5,10 @@ blacklist matches numbers and prefixes."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core.db import unit_of_work
 from core.models import BlacklistEntry, CallRecord, QueueEvent, User
@@ -109,3 +109,23 @@ async def test_calls_left_open_by_a_stopped_application_are_closed_by_the_next(a
     assert rows["gone.2"].disposition == Disposition.abandoned
     assert rows["alive.3"].state == CallState.queued and rows["o123-c"].state != CallState.ended
     assert rows["fresh.4"].state == CallState.routing
+
+
+async def test_an_agent_whose_shift_ended_is_logged_out_unless_on_a_call(app) -> None:
+    from core.services.shifts import LOCAL_TZ, end_overdue_logins, parse_shifts
+
+    shifts = parse_shifts("06:00-14:00,14:00-22:00,22:00-06:00")
+    morning = datetime(2026, 11, 26, 7, 0, tzinfo=LOCAL_TZ)
+    async with unit_of_work(app.state.services.sessions) as session:
+        people = dict((await session.exec(select(User.username, User.id).where(
+            col(User.username).in_(["dieuphoi", "dienthoai", "admin"])))).all())
+        await calls.set_agent_state(session, people["dieuphoi"], AgentStatus.ready, "101", at=morning)
+        await calls.set_agent_state(session, people["dienthoai"], AgentStatus.ready, "102", at=morning)
+        await calls.set_agent_state(session, people["dienthoai"], AgentStatus.busy, at=morning)  # still on a call
+        await calls.set_agent_state(session, people["admin"], AgentStatus.paused, "103", "Họp", at=morning)
+        # at 14:20 the grace of 30 minutes is not over yet
+        before = datetime(2026, 11, 26, 14, 20, tzinfo=LOCAL_TZ)
+        assert await end_overdue_logins(session, shifts, timedelta(minutes=30), before) == []
+        after = datetime(2026, 11, 26, 14, 31, tzinfo=LOCAL_TZ)
+        assert sorted(await end_overdue_logins(session, shifts, timedelta(minutes=30), after)) == sorted(
+            [people["dieuphoi"], people["admin"]])
