@@ -79,8 +79,9 @@ class AriClient:
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise PbxUnreachable(f"ARI {method} {path}: {type(exc).__name__}: {exc}") from None
         if response.status_code >= 400:
-            try:
-                message = str(response.json().get("message", ""))
+            try:  # {"message": …}, or {"error": "Allocation failed"} when an originate cannot create the channel
+                body = response.json()
+                message = str(body.get("message") or body.get("error") or "")
             except (ValueError, AttributeError):
                 message = response.text[:200]
             raise AriError(response.status_code, message, method, path)
@@ -170,7 +171,8 @@ class AriClient:
 
     @contextlib.asynccontextmanager
     async def stored_recording(self, name: str, byte_range: str | None = None) -> AsyncIterator[httpx.Response]:
-        """The stored recording's file, streamed (`Range` passed through; Asterisk answers 206)."""
+        """The stored recording's file, streamed. Asterisk 22 ignores `Range` (it answers 200 with the
+        whole file): that is why recordings are copied and served by us."""
         headers = {"Range": byte_range} if byte_range else None
         try:
             request = self._http.build_request("GET", f"/recordings/stored/{_q(name)}/file", headers=headers)
@@ -206,7 +208,10 @@ class AriClient:
                     if on_connected is not None:
                         await on_connected()
                     async for raw in socket:
-                        await self._dispatch(raw, handler)
+                        if await self._dispatch(raw, handler) == "ApplicationReplaced":
+                            # another connection took the application: this socket gets nothing more
+                            log.error("ARI application %s was taken by another connection; reconnecting", self.app)
+                            break
             except asyncio.CancelledError:
                 raise
             except (OSError, websockets.WebSocketException, TimeoutError) as exc:
@@ -217,16 +222,18 @@ class AriClient:
             await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))  # noqa: S311 - jitter, not security
             delay = min(delay * 2, self.max_backoff)
 
-    async def _dispatch(self, raw: str | bytes, handler: Callable[[AriEvent], Awaitable[None]]) -> None:
+    async def _dispatch(self, raw: str | bytes, handler: Callable[[AriEvent], Awaitable[None]]) -> str | None:
+        """Hand one event to `handler`; returns its type."""
         try:
             event = parse_event(json.loads(raw))
         except (ValueError, ValidationError) as exc:
             log.error("unreadable ARI event ignored: %s", exc)
-            return
+            return None
         try:
             await handler(event)
         except Exception:  # noqa: BLE001 - one failing event must not stop the call center
             log.exception("handling ARI event %s failed", event.type)
+        return event.type
 
 
 def _param(value: Any) -> Any:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -62,9 +63,11 @@ from telephony.ari_models import (
     AriEvent,
     ChannelDestroyed,
     ChannelDtmfReceived,
+    ChannelHangupRequest,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
+    StasisEnd,
     StasisStart,
 )
 
@@ -78,15 +81,14 @@ Write = Callable[[AsyncSession], Awaitable[Any]]
 @dataclass(frozen=True)
 class Prompts:
     """The media the application plays (ARI media URIs). Core sound files are not installed
-    offline: a province uploads its Vietnamese recordings as `sound:hotline/...`; `tone:` works
-    everywhere."""
+    offline: a province uploads its Vietnamese recordings as `sound:hotline/...`; `tone:` needs
+    the indications of infra/asterisk/indications.conf."""
 
     blacklisted: str = "sound:hotline/blacklisted"
     closed: str = "sound:hotline/closed"
     leave_message: str = "sound:hotline/leave-message"
     position: str = "sound:hotline/your-position"
     invalid: str = "sound:hotline/invalid"
-    beep: str = "tone:beep"
     goodbye: str = "sound:hotline/goodbye"
 
 
@@ -118,6 +120,7 @@ class LiveCall:
     transfer_leg: str | None = None  # the called target's leg while it rings or is consulted
     transfer_mode: str | None = None  # blind | attended
     transfer_answered: bool = False  # the consulted target answered
+    ringback_id: str | None = None  # the ring tone a click-to-call plays to its agent
 
 
 def queue_config(row: Any, members: list[tuple[int, int]]) -> acd_engine.QueueConfig:
@@ -163,6 +166,7 @@ class CallCenter:
         self.legs: dict[str, tuple[str, str]] = {}  # agent channel id -> (call, agent id)
         self.playbacks: dict[str, str] = {}  # playback id -> caller channel id
         self.hung_up_by_us: set[str] = set()
+        self.hangup_causes: dict[str, int] = {}  # from ChannelHangupRequest, for the StasisEnd that follows
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._writes: asyncio.Queue[Write] = asyncio.Queue()
@@ -283,6 +287,11 @@ class CallCenter:
                 await self._stasis_start(event)
             elif isinstance(event, ChannelDestroyed):
                 await self._destroyed(event)
+            elif isinstance(event, ChannelHangupRequest):
+                if event.cause is not None:
+                    self.hangup_causes[event.channel.id] = event.cause
+            elif isinstance(event, StasisEnd):
+                await self._left_stasis(event.channel.id)
             elif isinstance(event, ChannelDtmfReceived):
                 await self._dtmf(event)
             elif isinstance(event, PlaybackFinished) or event.type == "PlaybackFailed":
@@ -513,7 +522,9 @@ class CallCenter:
             return
         call.stage, call.agent_id, call.agent_channel = "talking", connect.agent_id, leg
         call.bridge_id = f"{call.uniqueid}-b"
-        await asyncio.gather(self._unhold(call), self.ari.create_bridge(call.bridge_id, name=f"call {call.uniqueid}"))
+        # an announcement still playing would hold addChannel until it ends: stopped first
+        await asyncio.gather(self._unhold(call), self._stop_playback(call),
+                             self.ari.create_bridge(call.bridge_id, name=f"call {call.uniqueid}"))
         await self.ari.add_to_bridge(call.bridge_id, [call.channel_id, leg])
         config = self.routing.queues.get(connect.queue) if self.routing else None
         if config is None or config.record:
@@ -569,7 +580,8 @@ class CallCenter:
             self._write(lambda s: calls.set_agent_state(s, int(agent_id), AgentStatus.busy, only_if_active=True,
                                                         call_uniqueid=uniqueid))
         self._seq += 1
-        await self._ignore_gone(self.ari.play(agent_channel, "tone:ring", f"{uniqueid}-rb{self._seq}"))
+        call.ringback_id = f"{uniqueid}-rb{self._seq}"
+        await self._ignore_gone(self.ari.play(agent_channel, "tone:ring", call.ringback_id))
         try:
             await self.ari.originate(self.trunk_endpoint.format(number=record.citizen_number), channel_id=uniqueid,
                                      app_args=f"citizen,{uniqueid}", caller_id=self.caller_id, timeout=45)
@@ -583,8 +595,11 @@ class CallCenter:
             await self._ignore_gone(self.ari.hangup(channel_id))
             return
         call.stage, call.bridge_id = "talking", f"{uniqueid}-b"
-        await self.ari.create_bridge(call.bridge_id, name=f"call {uniqueid}")
-        await self.ari.add_to_bridge(call.bridge_id, [call.agent_channel, channel_id])  # stops the ring back tone
+        # addChannel waits for a channel's playback to end, and a tone repeats until stopped
+        ringback, call.ringback_id = call.ringback_id, None
+        await asyncio.gather(self.ari.create_bridge(call.bridge_id, name=f"call {uniqueid}"),
+                             self._ignore_gone(self.ari.stop_playback(ringback)) if ringback else asyncio.sleep(0))
+        await self.ari.add_to_bridge(call.bridge_id, [call.agent_channel, channel_id])
         name = f"call-{uniqueid.replace('.', '-')}"
         try:
             await self.ari.record_bridge(call.bridge_id, name)
@@ -735,7 +750,7 @@ class CallCenter:
         async def record() -> None:
             name = f"message-{call.uniqueid.replace('.', '-')}"
             try:
-                await self.ari.record_channel(call.channel_id, name, max_seconds=120, beep=True, terminate_on="#")
+                await self.ari.record_channel(call.channel_id, name, max_seconds=120, beep=False, terminate_on="#")
                 call.recording = name
                 self.recording_calls[name] = call.uniqueid
             except AriError as exc:
@@ -745,7 +760,7 @@ class CallCenter:
             call.next_step = None
 
         call.message_disposition = disposition
-        await self._play(call, self.prompts.leave_message, record)
+        await self._play(call, self.prompts.leave_message, record)  # the recording ends with its own beep
 
     # ---- ends ----
 
@@ -784,11 +799,27 @@ class CallCenter:
             await self._agent_display(agent_id)
             return
         call = self.calls.get(channel_id)
+        self.hangup_causes.pop(channel_id, None)
         if call is not None and channel_id not in self.hung_up_by_us:
-            await self._caller_gone(call, event.cause)
+            await self._caller_gone(call, event.cause or None)
         elif call is None and channel_id.startswith("o") and channel_id.endswith("-a"):
             await self._agent_leg_unanswered(channel_id, event.cause)
         self.hung_up_by_us.discard(channel_id)
+
+    async def _left_stasis(self, channel_id: str) -> None:
+        """A caller's channel left the application. Asterisk 22 unsubscribes the application from a
+        channel that came from the dialplan at StasisEnd, so no ChannelDestroyed follows for it
+        (checked against a real Asterisk): this is where such a caller's hang-up is seen. Our
+        originated legs still get ChannelDestroyed, handled there."""
+        cause = self.hangup_causes.pop(channel_id, None)
+        if channel_id in self.hung_up_by_us:  # we hung it up ourselves; a dialplan channel sends nothing more
+            if channel_id not in self.legs:
+                self.hung_up_by_us.discard(channel_id)
+            return
+        call = self.calls.get(channel_id)
+        if call is None or channel_id in self.legs:
+            return
+        await self._caller_gone(call, cause)
 
     async def _caller_gone(self, call: LiveCall, cause: int | None) -> None:
         now = self.clock()
@@ -817,6 +848,10 @@ class CallCenter:
         self.calls.pop(call.channel_id, None)
         if disposition == Disposition.answered and call.transfer_to:
             disposition = Disposition.transferred
+        if call.recording and call.recording in self.recording_calls:
+            # Asterisk may never send RecordingFinished once the bridge is destroyed: stop first, copy now
+            await self._ignore_gone(self.ari.request("POST", f"/recordings/live/{call.recording}/stop"))
+            self._copy_later(call.recording)
         requests: list[Awaitable[Any]] = []  # independent of each other: sent together
         if call.transfer_leg:
             self.hung_up_by_us.add(call.transfer_leg)
@@ -880,7 +915,7 @@ class CallCenter:
                     await calls.set_recording_copy(session, uniqueid, name, relative, size)
                 await self._ignore_gone(self.ari.request("DELETE", f"/recordings/stored/{name}"))
                 return
-            except (AriError, PbxUnreachable, OSError) as exc:
+            except (AriError, PbxUnreachable, OSError, httpx.HTTPError) as exc:
                 log.warning("copying recording %s (attempt %d): %s", name, attempt + 1, exc)
                 await asyncio.sleep(0.5 * 2 ** attempt)
         log.error("recording %s could not be copied off the PBX; it stays there", name)

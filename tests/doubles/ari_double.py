@@ -575,7 +575,9 @@ class AriDouble:
             if ch.originated and ch.state == "Ringing":
                 self.reject_originated(ch.id, cause)
                 return
-            self._emit("ChannelHangupRequest", channels=[ch.id], cause=cause, channel=ch.json())
+            # checked on Asterisk 22.10.1: a dialplan channel's far-end hang-up request carries no cause
+            extra = {"cause": cause} if ch.originated else {}
+            self._emit("ChannelHangupRequest", channels=[ch.id], **extra, channel=ch.json())
             self._teardown(ch, cause)
 
     # ---- events ---------------------------------------------------------------------------------
@@ -656,6 +658,8 @@ class AriDouble:
             except ValueError:
                 body = raw.decode("utf-8", "replace")
         recorded.body = body
+        if request.method == "POST" and request.url.path.endswith("/addChannel"):
+            await self._while_playing(query.get("channel", []))
         with self._lock:
             self.requests.append(recorded)
             status, payload, headers = self._answer(request, recorded, query, raw)
@@ -666,6 +670,19 @@ class AriDouble:
         if payload is None:
             return Response(status_code=status, headers=headers)
         return JSONResponse(payload, status_code=status, headers=headers)
+
+    async def _while_playing(self, values: list[str], limit: float = 60.0) -> None:
+        """Asterisk 22.10.1 (checked on a real one) answers addChannel only once the channels'
+        playbacks have ended — a tone never ends by itself, so the request then hangs."""
+        ids = {c for v in values for c in v.split(",") if c}
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            with self._lock:
+                busy = any(pb.target in {f"channel:{c}" for c in ids} and pb.state in ("playing", "continuing")
+                           for pb in self.playbacks.values())
+            if not busy:
+                return
+            await asyncio.sleep(0.01)
 
     def _answer(self, request: Request, recorded: RecordedRequest, query: dict[str, list[str]],
                 raw: bytes) -> tuple[int, Any, dict]:
@@ -808,6 +825,11 @@ class AriDouble:
         if ch.in_stasis:
             ch.in_stasis = False
             self._emit("StasisEnd", channels=[ch.id], channel=ch.json())
+            if not ch.originated:
+                # Asterisk 22.10.1 (checked on a real one): the app is unsubscribed from a channel that
+                # came from the dialplan at StasisEnd, so its ChannelDestroyed reaches only an app that
+                # subscribed to `channel:<id>` explicitly (our originated channels keep it)
+                ch.subscribed = False
         self._destroy(ch, cause)
 
     def _destroy(self, ch: _Channel, cause: int) -> None:
@@ -896,6 +918,8 @@ class AriDouble:
             return
         pb.state = "playing" if pb.index == 0 else "continuing"
         self._emit("PlaybackStarted" if pb.index == 0 else "PlaybackContinuing", **sources, playback=pb.json())
+        if pb.media[pb.index].startswith("tone:"):
+            return  # a tone repeats until the playback is stopped (checked on Asterisk 22.10.1)
         pb.timer = self._schedule(self.playback_seconds, self._advance_playback, pb.id)
 
     def _advance_playback(self, playback_id: str) -> None:
@@ -960,7 +984,8 @@ class AriDouble:
             rec.timer = None
             self._finish_recording(rec)
 
-    def _finish_recording(self, rec: _Recording, canceled: bool = False, force: bool = False) -> None:
+    def _finish_recording(self, rec: _Recording, canceled: bool = False, force: bool = False,
+                          silent: bool = False) -> None:
         if rec.timer is not None:
             rec.timer.cancel()
             rec.timer = None
@@ -972,7 +997,8 @@ class AriDouble:
         subscribed = None
         if kind == "bridge" and tid in self.bridges and force:
             subscribed = True  # the last app channel just left; the recorder's message still reaches the app
-        self._emit("RecordingFinished", **sources, force=subscribed, recording=rec.json())
+        if not silent:
+            self._emit("RecordingFinished", **sources, force=subscribed, recording=rec.json())
         self.live_recordings.pop(rec.name, None)
         if kind == "bridge" and tid in self.bridges:
             self.bridges[tid].recording = None
@@ -1275,7 +1301,9 @@ class AriDouble:
         for cid in list(bridge.channels):
             self._leave_bridge(self.channels[cid])
         if bridge.recording in self.live_recordings:
-            self._finish_recording(self.live_recordings[bridge.recording], force=subscribed)
+            # Asterisk 22.10.1 (checked on a real one): the file is kept but RecordingFinished does not
+            # reach the app (stop the recording first, POST /recordings/live/{name}/stop, to hear of it)
+            self._finish_recording(self.live_recordings[bridge.recording], silent=True)
         for pb in list(self.playbacks.values()):
             if pb.target == f"bridge:{bridge.id}":
                 self._end_playback(pb, started=pb.state != "queued")

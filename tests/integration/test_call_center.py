@@ -274,3 +274,22 @@ async def test_a_call_that_ends_while_the_socket_is_down_is_closed_on_reconnecti
     row = await ended(sessions, call)
     assert (row.disposition, row.hangup_by) == (Disposition.abandoned, "caller")
     assert [e for e, _ in await queue_events(sessions, call)] == ["ENTERQUEUE", "ABANDON"]
+
+
+async def test_when_the_agent_hangs_up_the_recording_is_still_copied(app, ari, center) -> None:  # noqa: ANN001
+    """On a real Asterisk, destroying the bridge with its recording running never delivers
+    RecordingFinished (the double does the same): the application stops the recording first."""
+    sessions = app.state.services.sessions
+    people = await configure(sessions)
+    await log_in(sessions, people["dieuphoi"], "101")
+    await center.start()
+    call = ari.incoming_call()
+    await ringing(ari, "PJSIP/101")
+    agent_leg = ari.answer_originated("PJSIP/101")
+    await ari.wait_for(lambda: bool(ari.live_recordings))
+    ari.hang_up(agent_leg)
+    row = await ended(sessions, call)
+    assert (row.disposition, row.hangup_by) == (Disposition.answered, "agent")
+    copied = await eventually(lambda: _copied(sessions, call), "the recording copied")
+    assert copied.recording_bytes
+    assert any(r.method == "POST" and r.path.endswith(f"/recordings/live/{row.recording}/stop") for r in ari.requests)

@@ -185,6 +185,7 @@ CONF_FILES = sorted(p.name for p in ASTERISK_DIR.glob("*.conf"))
 
 def test_the_expected_files_are_there():
     for name in ("http.conf", "ari.conf", "extensions.conf", "modules.conf", "musiconhold.conf", "logger.conf",
+                 "indications.conf",
                  "rtp.conf", "asterisk.conf", "pjsip.conf.j2", "render.py", "inventory.example.json", "README.md"):
         assert (ASTERISK_DIR / name).is_file(), name
     # The ACD lives in the Stasis application: no app_queue configuration is shipped.
