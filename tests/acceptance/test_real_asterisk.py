@@ -18,16 +18,11 @@ Nothing else may be connected as the `hotline` application meanwhile. The databa
 suite's own (tests/conftest.py). Set `HOTLINE_ACCEPTANCE_TRACE=<dir>` to keep, per test, every ARI
 request/answer and every event received (JSON lines) and the phones' logs.
 
-Against Asterisk 22.10.1 (2026-11) these fail for differences between the real PBX and what the
-application assumes, not for the harness (all pass once those are handled):
-* a caller channel that entered Stasis from the dialplan gets StasisEnd but NO ChannelDestroyed
-  (the app is no longer subscribed to it), so a caller's hang-up is never noticed: answered,
-  no-answer, abandoned, transfer and after-hours scenarios never close the call;
-* POST /bridges/{id}/addChannel waits until the channel's playback ends: click-to-call's endless
-  `tone:ring` ring-back (with an indications.conf) keeps the agent and the citizen apart;
-* destroying the bridge right after a hang-up can lose RecordingFinished (the recording stays on
-  the PBX, never copied), and `record` with beep=true records nothing when the core sound `beep` is
-  not installed (offline): the after-hours message is lost.
+Against Asterisk 22.10.1 (2026-11-26, built from source) they all pass since commit 2c7363d, which
+handles what this check found: a caller from the dialplan leaves at StasisEnd (no ChannelDestroyed
+follows for it), addChannel waits for a channel's playback to end (stopped first), destroying a
+bridge that records loses RecordingFinished (the recording is stopped first and copied at once), and
+the recorder's beep needs a sound file that offline installs lack (off).
 """
 
 from __future__ import annotations
@@ -336,7 +331,7 @@ async def test_answered_call_is_bridged_recorded_and_logged(app: Any, center: Ca
     row = await the_call(sessions, state=CallState.ended, uniqueid=talking.uniqueid)
     assert row.disposition == Disposition.answered
     assert row.hangup_by == "caller"
-    assert row.cause == 16
+    assert row.cause in (None, 16)  # a dialplan caller's hang-up request carries no cause; none follows it
     assert [e for e, _ in await queue_events(sessions, row.uniqueid)] == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
     assert row.recording == f"call-{row.uniqueid.replace('.', '-')}"
     await asyncio.wait_for(center.drain(), 30)
