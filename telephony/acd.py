@@ -572,19 +572,17 @@ class Acd:
         ]
 
     def agents(self) -> list[AgentView]:
-        return [
-            AgentView(
-                a.agent_id,
-                a.extension,
-                a.state,
-                a.since,
-                a.pause_reason if a.paused else None,
-                a.call_id or a.ringing_for,
-                a.calls_taken,
-                a.last_call_end,
-            )
-            for a in self._agents.values()
-        ]
+        return [self._view(a) for a in self._agents.values()]
+
+    def agent(self, agent_id: str) -> AgentView | None:
+        """One agent's view (None for an agent the engine never heard of)."""
+        a = self._agents.get(agent_id)
+        return None if a is None else self._view(a)
+
+    @staticmethod
+    def _view(a: _Agent) -> AgentView:
+        return AgentView(a.agent_id, a.extension, a.state, a.since, a.pause_reason if a.paused else None,
+                         a.call_id or a.ringing_for, a.calls_taken, a.last_call_end)
 
     def agent_state(self, agent_id: str) -> AgentState:
         return self._agents[agent_id].current_state()

@@ -85,20 +85,17 @@ class Prompts:
     the indications of infra/asterisk/indications.conf."""
 
     blacklisted: str = "sound:hotline/blacklisted"
-    closed: str = "sound:hotline/closed"
     leave_message: str = "sound:hotline/leave-message"
     position: str = "sound:hotline/your-position"
     invalid: str = "sound:hotline/invalid"
-    goodbye: str = "sound:hotline/goodbye"
 
 
 @dataclass
 class LiveCall:
-    uniqueid: str
-    channel_id: str
+    uniqueid: str  # the citizen's channel id (ours for click-to-call: `o<hash>-c`)
     caller: str
     dialed: str
-    stage: str = "routing"  # routing | playing | ivr | queue | talking | message | ended
+    stage: str = "routing"  # routing | ivr | queue | dialing | talking | consulting | message | ended
     queue: str | None = None
     menu: IvrMenu | None = None
     tries: int = 0
@@ -121,6 +118,11 @@ class LiveCall:
     transfer_mode: str | None = None  # blind | attended
     transfer_answered: bool = False  # the consulted target answered
     ringback_id: str | None = None  # the ring tone a click-to-call plays to its agent
+
+    @property
+    def channel_id(self) -> str:
+        """The citizen's channel: the call is named after it."""
+        return self.uniqueid
 
 
 def queue_config(row: Any, members: list[tuple[int, int]]) -> acd_engine.QueueConfig:
@@ -294,8 +296,8 @@ class CallCenter:
                 await self._left_stasis(event.channel.id)
             elif isinstance(event, ChannelDtmfReceived):
                 await self._dtmf(event)
-            elif isinstance(event, PlaybackFinished) or event.type == "PlaybackFailed":
-                await self._playback_done(getattr(event, "playback", None))
+            elif isinstance(event, PlaybackFinished):  # also a failed one: state "failed" (Asterisk 22)
+                await self._playback_done(event.playback)
             elif isinstance(event, RecordingFinished):
                 self._copy_later(event.recording.name)
             elif isinstance(event, RecordingFailed):
@@ -320,7 +322,7 @@ class CallCenter:
             return
         if event.args or channel.id in self.calls:
             return  # a channel of ours we already know, or arguments of a later feature
-        call = LiveCall(channel.id, channel.id, calls.normalize_number(channel.caller.number),
+        call = LiveCall(channel.id, calls.normalize_number(channel.caller.number),
                         channel.dialplan.exten or "")
         self.calls[channel.id] = call
         async with unit_of_work(self.sessions) as session:
@@ -467,14 +469,11 @@ class CallCenter:
                     await self._finish(call, Disposition.no_agent if action.reason == "empty" else Disposition.timeout)
 
     async def _queue_event(self, event: acd_engine.QueueEvent) -> None:
-        self._seq += 1
         agent_id = int(event.agent) if event.agent and event.agent.isdigit() else None
         at = datetime.fromtimestamp(event.time, UTC)
         key = f"{event.call_id or 'NONE'}:{event.event}:{event.agent or 'NONE'}:{event.queue}:{int(event.time * 1000)}"
-        extension = None
-        if agent_id is not None:
-            view = next((a for a in self.acd.agents() if a.agent_id == event.agent), None)
-            extension = view.extension if view else None
+        view = self.acd.agent(event.agent) if agent_id is not None else None  # type: ignore[arg-type]
+        extension = view.extension if view else None
         self._write(lambda s: calls.add_queue_event(s, key, str(event.event), at=at, call_uniqueid=event.call_id,
                                                     queue=event.queue, agent_id=agent_id, agent=extension,
                                                     data=tuple(event.data)))
@@ -528,14 +527,9 @@ class CallCenter:
         await self.ari.add_to_bridge(call.bridge_id, [call.channel_id, leg])
         config = self.routing.queues.get(connect.queue) if self.routing else None
         if config is None or config.record:
-            name = f"call-{call.uniqueid.replace('.', '-')}"
-            try:
-                await self.ari.record_bridge(call.bridge_id, name)
-                call.recording = name
-                self.recording_calls[name] = call.uniqueid
-            except AriError as exc:
-                log.warning("recording %s failed: %s", call.uniqueid, exc)
-        extension = next((a.extension for a in self.acd.agents() if a.agent_id == connect.agent_id), None)
+            await self._record_bridge(call)
+        view = self.acd.agent(connect.agent_id)
+        extension = view.extension if view else None
         answered, recording = self._now(), call.recording
         agent_user = int(connect.agent_id) if connect.agent_id.isdigit() else None
         self._write(lambda s: calls.update_call(s, call.uniqueid, CallState.talking, answered_at=answered,
@@ -543,6 +537,18 @@ class CallCenter:
         if agent_user is not None:
             self._write(lambda s: calls.set_agent_state(s, agent_user, AgentStatus.busy, only_if_active=True,
                                                         call_uniqueid=call.uniqueid))
+
+    async def _record_bridge(self, call: LiveCall) -> None:
+        """Record the conversation (CC-21); a refusal leaves the call without a recording."""
+        assert call.bridge_id is not None
+        name = f"call-{call.uniqueid.replace('.', '-')}"
+        try:
+            await self.ari.record_bridge(call.bridge_id, name)
+        except AriError as exc:
+            log.warning("recording %s failed: %s", call.uniqueid, exc)
+            return
+        call.recording = name
+        self.recording_calls[name] = call.uniqueid
 
     async def _announce(self, announce: acd_engine.Announce) -> None:
         call = self.calls.get(announce.call_id)
@@ -570,11 +576,11 @@ class CallCenter:
         if record is None or record.state == CallState.ended or uniqueid in self.calls:
             await self._ignore_gone(self.ari.hangup(agent_channel))
             return
-        call = LiveCall(uniqueid, uniqueid, record.citizen_number, record.dialed or record.citizen_number,
+        call = LiveCall(uniqueid, record.citizen_number, record.dialed or record.citizen_number,
                         stage="dialing", agent_id=agent_id, agent_channel=agent_channel, outbound=True)
         self.calls[uniqueid] = call
         self.legs[agent_channel] = (uniqueid, agent_id)
-        if agent_id in {a.agent_id for a in self.acd.agents()}:
+        if self.acd.agent(agent_id) is not None:
             await self._apply(self.acd.set_device_busy(self.clock(), agent_id, True))
         if agent_id.isdigit():
             self._write(lambda s: calls.set_agent_state(s, int(agent_id), AgentStatus.busy, only_if_active=True,
@@ -600,13 +606,7 @@ class CallCenter:
         await asyncio.gather(self.ari.create_bridge(call.bridge_id, name=f"call {uniqueid}"),
                              self._ignore_gone(self.ari.stop_playback(ringback)) if ringback else asyncio.sleep(0))
         await self.ari.add_to_bridge(call.bridge_id, [call.agent_channel, channel_id])
-        name = f"call-{uniqueid.replace('.', '-')}"
-        try:
-            await self.ari.record_bridge(call.bridge_id, name)
-            call.recording = name
-            self.recording_calls[name] = uniqueid
-        except AriError as exc:
-            log.warning("recording %s failed: %s", uniqueid, exc)
+        await self._record_bridge(call)
         answered, recording = self._now(), call.recording
         self._write(lambda s: calls.update_call(s, uniqueid, CallState.talking, answered_at=answered,
                                                 recording=recording))
@@ -661,14 +661,15 @@ class CallCenter:
             self.legs.pop(leg, None)
             await self._ignore_gone(self.ari.hangup(leg))
         call.agent_channel, call.agent_id = None, None
-        if call.outbound and agent_id and agent_id in {a.agent_id for a in self.acd.agents()}:
+        if call.outbound and agent_id and self.acd.agent(agent_id) is not None:
             await self._apply(self.acd.set_device_busy(self.clock(), agent_id, False))
         else:
             await self._apply(self.acd.transferred(self.clock(), call.uniqueid, target))
         if agent_id:
             await self._agent_display(agent_id)
-        self._write(lambda s: calls.update_call(s, call.uniqueid, transfer_to=target))
-        call.transfer_to = target
+        if call.transfer_to != target:  # a transfer to an extension recorded it when it started
+            self._write(lambda s: calls.update_call(s, call.uniqueid, transfer_to=target))
+            call.transfer_to = target
 
     async def _transfer_answered(self, leg: str, uniqueid: str) -> None:
         call = self.calls.get(uniqueid)
@@ -874,7 +875,7 @@ class CallCenter:
         await asyncio.gather(*(self._ignore_gone(r) for r in requests))
         for agent_id in rung:
             await self._agent_display(agent_id)
-        if call.outbound and call.agent_id and call.agent_id in {a.agent_id for a in self.acd.agents()}:
+        if call.outbound and call.agent_id and self.acd.agent(call.agent_id) is not None:
             await self._apply(self.acd.set_device_busy(self.clock(), call.agent_id, False))
             await self._agent_display(call.agent_id)
         elif previous == "talking" and disposition == Disposition.answered and call.agent_id:
@@ -937,8 +938,8 @@ class CallCenter:
             if view.state != acd_engine.AgentState.LOGGED_OUT and view.agent_id not in rows:
                 actions += self.acd.logout(now, view.agent_id)
         for agent_id, row in rows.items():
-            state = self.acd.agent_state(agent_id) if any(a.agent_id == agent_id for a in self.acd.agents()) \
-                else acd_engine.AgentState.LOGGED_OUT
+            view = self.acd.agent(agent_id)
+            state = view.state if view else acd_engine.AgentState.LOGGED_OUT
             if state == acd_engine.AgentState.LOGGED_OUT:
                 actions += self.acd.login(now, agent_id, row.extension)
             if row.status == AgentStatus.paused and state != acd_engine.AgentState.PAUSED:
@@ -949,7 +950,7 @@ class CallCenter:
 
     async def _agent_display(self, agent_id: str) -> None:
         """Write the agent's state as the ACD now sees it (ringing / busy / wrap-up / ready)."""
-        view = next((a for a in self.acd.agents() if a.agent_id == agent_id), None)
+        view = self.acd.agent(agent_id)
         if not agent_id.isdigit() or view is None:
             return
         status = {acd_engine.AgentState.RINGING: AgentStatus.ringing, acd_engine.AgentState.BUSY: AgentStatus.busy,
@@ -989,13 +990,7 @@ class CallCenter:
             if call.ivr_deadline is not None and call.ivr_deadline <= now and call.menu is not None:
                 await self._ivr_retry(call, None)
         if (deadline := self.acd.next_deadline()) is not None and deadline <= now:
-            actions = self.acd.tick(now)
-            for action in actions:  # a ring the ACD gave up on: our leg is hung up (its StopRinging)
-                if isinstance(action, acd_engine.QueueEvent) and action.event == acd_engine.EventType.RINGNOANSWER:
-                    call = self.calls.get(action.call_id or "")
-                    if call and action.agent and action.agent in call.ringing:
-                        await self._stop_leg(call.uniqueid, action.agent)
-            await self._apply(actions)
+            await self._apply(self.acd.tick(now))  # a ring it gave up on comes with its StopRinging
 
     # ---- ARI helpers ----
 
