@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -44,6 +45,35 @@ def refusal(exc: HotlineError, locale: str) -> str:
     message ids, such as what already exists, translated too)."""
     params = {k: translate(v, locale) if isinstance(v, str) else v for k, v in exc.params.items()}
     return translate(exc.message, locale, **params)
+
+
+def refusal_sentence(exc: HotlineError, locale: str) -> str:
+    """A refusal in one sentence for a spot with no fields beside it: the fields' own messages
+    ("Log in at an extension first.") rather than the general "Some fields are not valid."."""
+    errors, general = failed_fields(exc, locale)
+    said = " ".join(message for messages in errors.values() for message in messages)
+    return said or general or refusal(exc, locale)
+
+
+BAD_DAY = "Enter a date as YYYY-MM-DD."
+DAYS_REVERSED = "The last day is before the first day."
+
+
+def day_range(date_from: str | None, date_to: str | None, errors: FieldErrors,
+              locale: str) -> tuple[date | None, date | None]:
+    """A history filter's `date_from` / `date_to` (ISO days, both optional); problems go into
+    `errors` beside their field."""
+    days: dict[str, date | None] = {}
+    for name, value in (("date_from", date_from), ("date_to", date_to)):
+        try:
+            days[name] = date.fromisoformat(value) if value else None
+        except ValueError:
+            days[name] = None
+            errors[name] = [translate(BAD_DAY, locale)]
+    first, last = days["date_from"], days["date_to"]
+    if first and last and first > last:
+        errors["date_to"] = [translate(DAYS_REVERSED, locale)]
+    return first, last
 
 
 def failed_fields(exc: HotlineError, locale: str) -> tuple[FieldErrors, str | None]:

@@ -30,7 +30,7 @@ from core.models.calls import AgentState, AgentStatus, CallQueueConfig, CallReco
 from core.models.tickets import Ticket
 from core.services import audit
 from core.services.actor import Actor
-from ui.forms import failed_fields, read_form
+from ui.forms import read_form, refusal_sentence
 from ui.i18n import gettext_for, page_locale
 from ui.pages.common import page_router
 from ui.pages.live import hub_of
@@ -140,7 +140,6 @@ async def _answer(request: Request, work: Awaitable[Any]) -> Response:
     try:
         await work
     except HotlineError as exc:
-        errors, general = failed_fields(exc, page_locale(request))
-        message = general or next((m for messages in errors.values() for m in messages), "")
-        return JSONResponse({"ok": False, "message": message}, status_code=exc.status_code)
+        return JSONResponse({"ok": False, "message": refusal_sentence(exc, page_locale(request))},
+                            status_code=exc.status_code)
     return JSONResponse({"ok": True, "message": _("Requested: the call shows the outcome.")}, status_code=202)

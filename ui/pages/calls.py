@@ -32,10 +32,9 @@ from core.services import call_history
 from core.services.call_history import CallFilters, CallPublic, Outcome
 from core.services.crud import Page
 from core.services.tickets import LOCAL_TZ
-from ui.forms import FieldErrors, failed_fields, read_form, refusal
+from ui.forms import FieldErrors, day_range, read_form, refusal_sentence
 from ui.i18n import N_, Gettext, gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
-from ui.pages.sms_inbox import _day
 from ui.pages.ticket_lists import sees_pii
 from ui.pages.work import page_numbers, template_helpers
 from ui.templating import render
@@ -103,14 +102,6 @@ def _result_choices(_: Gettext) -> list[tuple[str, str]]:
     return [(str(k), _(v)) for k, v in OUTCOMES.items()] + [(str(k), _(v)) for k, v in DISPOSITIONS.items()]
 
 
-def _why(exc: HotlineError, locale: str) -> str:
-    """A refusal in one sentence: a field's own message ("Log in at an extension first.")
-    rather than the general "Some fields are not valid."."""
-    errors, general = failed_fields(exc, locale)
-    said = " ".join(message for messages in errors.values() for message in messages)
-    return said or general or refusal(exc, locale)
-
-
 @router.get("/calls")
 async def call_list(request: Request, session: SessionDep, services: ServicesDep, signed_in: SignedInDep,
                     actor: Allowed("calls", "read"), phone: str = Query("", max_length=64),
@@ -121,10 +112,7 @@ async def call_list(request: Request, session: SessionDep, services: ServicesDep
     _ = gettext_for(locale)
     per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZES[0]
     errors: FieldErrors = {}
-    first = _day(date_from, "date_from", errors, _("Enter a date as YYYY-MM-DD."))
-    last = _day(date_to, "date_to", errors, _("Enter a date as YYYY-MM-DD."))
-    if first and last and first > last:
-        errors["date_to"] = [_("The last day is before the first day.")]
+    first, last = day_range(date_from, date_to, errors, locale)
     way = CallDirection(direction) if direction in {d.value for d in CallDirection} else None
     if direction and way is None:
         errors["direction"] = [_("Choose one of the listed values.")]
@@ -146,7 +134,7 @@ async def call_list(request: Request, session: SessionDep, services: ServicesDep
             rows, total, estimated = found.items, found.total, found.total_is_estimate
         except HotlineError as exc:
             await session.rollback()
-            error = _why(exc, locale)
+            error = refusal_sentence(exc, locale)
     query = urlencode({k: v for k, v in values.items() if v})
     return await render_signed_in(request, session, signed_in, "calls/list.html", 422 if errors else 200,
                                   title=_("Calls"), tab="list", rows=rows, total=total, total_is_estimate=estimated,
@@ -220,7 +208,7 @@ async def call_back(call_id: CallId, request: Request, session: SessionDep, serv
         await session.commit()
     except HotlineError as exc:
         await session.rollback()
-        error = _why(exc, locale)
+        error = refusal_sentence(exc, locale)
         if not htmx and exc.status_code in (403, 404):
             raise
     if htmx:

@@ -23,7 +23,6 @@ import contextlib
 import re
 import secrets
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -43,7 +42,7 @@ from core.models.tickets import Channel, TicketCreate
 from core.services import messages, tickets, work_queue
 from core.services.actor import Actor
 from core.services.crud import Page
-from ui.forms import FieldErrors, failed_fields, read_form, refusal, validate_into
+from ui.forms import FieldErrors, day_range, failed_fields, read_form, refusal, validate_into
 from ui.i18n import gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
 from ui.pages.desk import KEY_PATTERN, _ticket_data
@@ -126,16 +125,6 @@ async def inbox_rows(request: Request, session: SessionDep, services: ServicesDe
                   **template_helpers(page_locale(request)))
 
 
-def _day(value: str | None, name: str, errors: FieldErrors, message: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = [message]
-        return None
-
-
 @router.get("/sms/history")
 async def history(request: Request, session: SessionDep, services: ServicesDep, signed_in: SignedInDep,
                   actor: Allowed("messages", "read"), phone: str = Query("", max_length=64),
@@ -146,10 +135,7 @@ async def history(request: Request, session: SessionDep, services: ServicesDep, 
     _ = gettext_for(locale)
     per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZES[0]
     errors: FieldErrors = {}
-    first = _day(date_from, "date_from", errors, _("Enter a date as YYYY-MM-DD."))
-    last = _day(date_to, "date_to", errors, _("Enter a date as YYYY-MM-DD."))
-    if first and last and first > last:
-        errors["date_to"] = [_("The last day is before the first day.")]
+    first, last = day_range(date_from, date_to, errors, locale)
     address = messages.normalize_address(phone) if phone.strip() else None
     values = {"phone": phone, "date_from": date_from, "date_to": date_to, "per_page": str(per_page)}
     rows: list[MessagePublic] = []
