@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.services import AppServices
@@ -156,3 +156,14 @@ PageDep = Annotated[Page, Depends(page_params)]
 
 PathId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_DB_ID)]
+
+
+def sees_pii(services: AppServices, actor: Actor) -> bool:
+    """Whether citizens' personal data is shown unmasked to this actor (Casbin `pii` read); an
+    unmasked read is audited by the service that reads it."""
+    return services.authorizer.decide(actor.roles, "pii", "read").allowed
+
+
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=100,
+                                       pattern=r"^[A-Za-z0-9_.:\-]+$",
+                                       description="the client's key for this request: the same key acts once")]

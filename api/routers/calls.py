@@ -15,12 +15,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from api.deps import Allowed, ServicesDep, SessionDep
+from api.deps import Allowed, ServicesDep, SessionDep, sees_pii
 from api.schemas import ERROR_RESPONSES
 from core.errors import Forbidden, HotlineError, ValidationFailed
 from core.models.calls import CallDirection, Disposition
 from core.services import audit, call_history
-from core.services.actor import Actor
 from core.services.call_history import CallDetail, CallPublic, Outcome
 from core.services.crud import Page
 from core.types import MAX_DB_ID
@@ -50,10 +49,6 @@ class CallPageOut(BaseModel):
     per_page: int
     pages: int
     items: list[CallPublic]
-
-
-def _sees_pii(services: ServicesDep, actor: Actor) -> bool:
-    return services.authorizer.decide(actor.roles, "pii", "read").allowed
 
 
 def page_of(page: int, per_page: int) -> Page:
@@ -89,7 +84,7 @@ async def list_calls(
         raise ValidationFailed(details=[{"field": "phone", "message": "empty"}])
     filters = call_history.CallFilters(number=number, direction=direction, disposition=disposition, outcome=outcome,
                                        queue=queue, agent_id=agent_id, date_from=date_from, date_to=date_to)
-    result = await call_history.history(session, actor, filters, page_of(page, per_page), _sees_pii(services, actor))
+    result = await call_history.history(session, actor, filters, page_of(page, per_page), sees_pii(services, actor))
     await session.commit()  # the personal-data access log
     return CallPageOut(**vars(result))
 
@@ -99,7 +94,7 @@ async def list_calls(
                     "number made")
 async def missed_calls(actor: Allowed("calls", "read"), session: SessionDep, services: ServicesDep,
                        page: PageNumber = 1, per_page: PerPage = 25) -> CallPageOut:
-    result = await call_history.missed(session, actor, page_of(page, per_page), _sees_pii(services, actor))
+    result = await call_history.missed(session, actor, page_of(page, per_page), sees_pii(services, actor))
     await session.commit()  # the personal-data access log
     return CallPageOut(**vars(result))
 
@@ -108,7 +103,7 @@ async def missed_calls(actor: Allowed("calls", "read"), session: SessionDep, ser
             summary="One call with its queue events; reading its unmasked number is logged")
 async def get_call(call_id: CallId, actor: Allowed("calls", "read"), session: SessionDep,
                    services: ServicesDep) -> CallDetail:
-    out = await call_history.get_call(session, actor, call_id, _sees_pii(services, actor))
+    out = await call_history.get_call(session, actor, call_id, sees_pii(services, actor))
     await session.commit()  # the personal-data access log
     return out
 
@@ -122,7 +117,7 @@ async def get_recording(call_id: CallId, actor: Allowed("calls", "read"), sessio
                         services: ServicesDep,
                         download: Annotated[bool, Query(description="as an attachment (a file to save)")] = False,
                         ) -> FileResponse:
-    if not _sees_pii(services, actor):
+    if not sees_pii(services, actor):
         raise Forbidden()
     call = await call_history.call_record(session, actor, call_id)
     if not call.recording_file:

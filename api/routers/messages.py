@@ -9,12 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from api.deps import Allowed, PageDep, ServicesDep, SessionDep
+from api.deps import Allowed, PageDep, ServicesDep, SessionDep, sees_pii
 from api.schemas import ERROR_RESPONSES
 from core.errors import ValidationFailed
 from core.models.messages import MessageChannel, MessageDirection, MessagePublic, MessageStatus
 from core.services import messages
-from core.services.actor import Actor
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"], responses=ERROR_RESPONSES)
 
@@ -30,10 +29,6 @@ class MessagePageOut(BaseModel):
     pages: int
     next_after: int | None  # pass as `after` to read the next (older) page at any depth
     items: list[MessagePublic]
-
-
-def _sees_pii(services: ServicesDep, actor: Actor) -> bool:
-    return services.authorizer.decide(actor.roles, "pii", "read").allowed
 
 
 @router.get("", response_model=MessagePageOut,
@@ -56,7 +51,7 @@ async def list_messages(
         raise ValidationFailed(details=[{"field": "phone", "message": "empty"}])
     filters = messages.MessageFilters(address=address, channel=channel, direction=direction, status=status,
                                       ticket_id=ticket_id, date_from=date_from, date_to=date_to)
-    result = await messages.history(session, actor, filters, page, _sees_pii(services, actor), after=after)
+    result = await messages.history(session, actor, filters, page, sees_pii(services, actor), after=after)
     await session.commit()  # the personal-data access log
     return MessagePageOut(**vars(result))
 
@@ -64,6 +59,6 @@ async def list_messages(
 @router.get("/{message_id}", response_model=MessagePublic, summary="One message; reading its unmasked number is logged")
 async def get_message(message_id: MessageId, actor: Allowed("messages", "read"), session: SessionDep,
                       services: ServicesDep) -> MessagePublic:
-    out = await messages.get_message(session, actor, message_id, _sees_pii(services, actor))
+    out = await messages.get_message(session, actor, message_id, sees_pii(services, actor))
     await session.commit()  # the personal-data access log
     return out

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import col, select
 
-from api.deps import Allowed, PathId, ServicesDep, SessionDep
+from api.deps import Allowed, IdempotencyKey, PathId, ServicesDep, SessionDep
 from api.schemas import ERROR_RESPONSES
 from api.telephony import TARGET, click_to_call, pbx_of, request_transfer, transfer_step_request
 from core.errors import PbxNotConnected
@@ -20,9 +20,6 @@ from telephony.ari_client import AriError, PbxUnreachable
 router = APIRouter(tags=["call center"], responses=ERROR_RESPONSES)
 
 
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=100,
-                                       pattern=r"^[A-Za-z0-9_.:\-]+$",
-                                       description="the client's key for this call: the same key rings once")]
 
 
 class ClickToCallIn(BaseModel):

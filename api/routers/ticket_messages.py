@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.deps import Allowed, ServicesDep, SessionDep
+from api.deps import Allowed, IdempotencyKey, ServicesDep, SessionDep
 from api.routers.tickets import TicketCode
 from api.routers.webhooks import gateways_of
 from api.schemas import ERROR_RESPONSES
@@ -29,9 +29,6 @@ from messaging.segments import sms_segments
 router = APIRouter(tags=["messages"], responses=ERROR_RESPONSES)
 
 MAX_REPLY_CHARS = 640  # up to 10 UCS-2 parts: a reply, not a letter
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=100,
-                                       pattern=r"^[A-Za-z0-9_.:\-]+$",
-                                       description="the client's key for this reply: the same key sends once")]
 
 
 class ReplyIn(BaseModel):

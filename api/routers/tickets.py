@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import BaseModel
 
 from api import lifecycle
-from api.deps import Allowed, PageDep, QueryId, ServicesDep, SessionDep
+from api.deps import Allowed, PageDep, QueryId, ServicesDep, SessionDep, sees_pii
 from api.schemas import ERROR_RESPONSES, PageOut
 from core import engine_types as et
 from core.errors import NotFound
@@ -33,10 +33,6 @@ class ProgressOut(BaseModel):
     tree: list[TicketEventNode]
 
 
-def _sees_pii(services: ServicesDep, actor: Actor) -> bool:
-    return services.authorizer.decide(actor.roles, "pii", "read").allowed
-
-
 @router.post("", response_model=TicketPublic, status_code=status.HTTP_201_CREATED,
              summary="Open a ticket (any channel); the same Idempotency-Key returns the same ticket with 200")
 async def open_ticket(body: TicketCreate, response: Response, actor: Allowed("tickets", "write"), session: SessionDep,
@@ -51,7 +47,7 @@ async def open_ticket(body: TicketCreate, response: Response, actor: Allowed("ti
     await session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
-    return tickets.to_public(ticket, _sees_pii(services, actor))
+    return tickets.to_public(ticket, sees_pii(services, actor))
 
 
 @router.get("", response_model=PageOut[TicketPublic])
@@ -59,7 +55,7 @@ async def list_tickets(actor: Allowed("tickets", "read"), session: SessionDep, s
                        q: Annotated[str | None, Query(max_length=100)] = None, status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
                        field_id: QueryId = None, area_id: QueryId = None, unit_id: QueryId = None,
                        overdue: bool | None = None) -> PageOut[TicketPublic]:
-    result = await tickets.list_tickets(session, actor, page, _sees_pii(services, actor), q=q, status=status_,
+    result = await tickets.list_tickets(session, actor, page, sees_pii(services, actor), q=q, status=status_,
                                         field_id=field_id, area_id=area_id, unit_id=unit_id, overdue=overdue)
     await session.commit()  # the personal-data access log
     return PageOut.of(result)
@@ -68,7 +64,7 @@ async def list_tickets(actor: Allowed("tickets", "read"), session: SessionDep, s
 @router.get("/{code}", response_model=TicketPublic, summary="A ticket; reading unmasked personal data is logged")
 async def get_ticket(code: TicketCode, actor: Allowed("tickets", "read"), session: SessionDep,
                      services: ServicesDep) -> TicketPublic:
-    out = await tickets.get_ticket(session, actor, code, _sees_pii(services, actor))
+    out = await tickets.get_ticket(session, actor, code, sees_pii(services, actor))
     await session.commit()  # the personal-data access log
     return out
 
@@ -77,10 +73,10 @@ async def get_ticket(code: TicketCode, actor: Allowed("tickets", "read"), sessio
               summary="Correct a ticket the desk has not dispatched yet (CRM-31); a dispatched one is 409")
 async def edit_ticket(code: TicketCode, body: TicketEdit, actor: Allowed("tickets", "write"), session: SessionDep,
                       services: ServicesDep) -> TicketPublic:
-    sees_pii = _sees_pii(services, actor)
-    ticket = await tickets.edit_new_ticket(session, actor, code, body, sees_pii)
+    pii = sees_pii(services, actor)
+    ticket = await tickets.edit_new_ticket(session, actor, code, body, pii)
     await session.commit()
-    return tickets.to_public(ticket, sees_pii)
+    return tickets.to_public(ticket, pii)
 
 
 @router.get("/{code}/progress", response_model=ProgressOut, summary="Processing history as a list and as a tree (CRM-04)")

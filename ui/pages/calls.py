@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep
+from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep, sees_pii
 from api.routers.calls import CallId
 from api.telephony import click_to_call
 from core.errors import Forbidden, HotlineError
@@ -35,7 +35,6 @@ from core.services.tickets import LOCAL_TZ
 from ui.forms import FieldErrors, day_range, read_form, refusal_sentence
 from ui.i18n import N_, Gettext, gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
-from ui.pages.ticket_lists import sees_pii
 from ui.pages.work import page_numbers, template_helpers
 from ui.templating import render
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from api import lifecycle
-from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep
+from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep, sees_pii
 from api.routers.attachments import get_store
 from api.routers.tickets import TicketCode
 from core import filetypes
@@ -28,7 +28,6 @@ from core.services.tickets import MASKED_FIELDS
 from ui.forms import FieldErrors, failed_fields, read_form, refusal, validate_into
 from ui.i18n import gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
-from ui.pages.ticket_lists import sees_pii
 from ui.pages.work import (
     DESK_CHANNELS,
     TaskView,

@@ -32,7 +32,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import func, select
 
 from api import lifecycle
-from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep
+from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep, sees_pii
 from api.routers.messages import MessageId
 from api.routers.webhooks import SMS_INBOX_NOTICE
 from core.authz import Scope
@@ -47,7 +47,6 @@ from ui.i18n import gettext_for, page_locale
 from ui.pages.common import page_router, render_signed_in, see_other
 from ui.pages.desk import KEY_PATTERN, _ticket_data
 from ui.pages.live import hub_of
-from ui.pages.ticket_lists import sees_pii
 from ui.pages.work import page_numbers, template_helpers
 from ui.templating import render
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import Response
 
-from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep
+from api.deps import Allowed, ServicesDep, SessionDep, SignedInDep, sees_pii
 from core.errors import HotlineError
 from core.models.tickets import Channel, TicketStatus
 from core.services import ticket_list
@@ -140,9 +140,6 @@ def _url(path: str, values: Mapping[str, str], **extra: object) -> str:
     return f"{path}?{query}" if query else path
 
 
-def sees_pii(services: ServicesDep, actor: Actor) -> bool:
-    """The same decision as the API's ticket routes (api.routers.tickets)."""
-    return services.authorizer.decide(actor.roles, "pii", "read").allowed
 
 
 def local_time(value: datetime | None) -> str:
