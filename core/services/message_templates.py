@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -56,7 +56,6 @@ class TemplateKind:
     sample: dict[str, str]
     max_rendered: int = MAX_RENDERED
     can_disable: bool = False
-    event: NotificationEvent | None = field(default=None)
 
 
 CITIZEN_VARIABLES = {"code": "the report's code", "received_at": "when the report was received (dd/mm/yyyy hh:mm)"}
@@ -76,6 +75,11 @@ _STAFF_DEFAULTS: dict[NotificationEvent, tuple[str, str]] = {
     E.ticket_overdue: ("Staff SMS: a report is overdue", "Tổng đài 1022 Đồng Nai: phản ánh {{ code }} đã quá hạn xử lý."),
 }
 
+
+def staff_key(event: NotificationEvent) -> str:
+    return f"staff_{event.value}"
+
+
 KINDS: dict[str, TemplateKind] = {
     "citizen_received": TemplateKind(
         "citizen_received", "citizen", "Citizen SMS: report received",
@@ -87,14 +91,10 @@ KINDS: dict[str, TemplateKind] = {
         {**CITIZEN_VARIABLES, "result": "the result the unit wrote"},
         {"code": "1022-2026-000123", "received_at": "26/11/2026 09:30",
          "result": "Đơn vị đã sửa đèn chiếu sáng trên đường Võ Thị Sáu."}, can_disable=True),
-    **{f"staff_{event.value}": TemplateKind(f"staff_{event.value}", "staff", label, text, STAFF_VARIABLES, STAFF_SAMPLE,
-                                             max_rendered=STAFF_SMS_MAX, event=event)
+    **{staff_key(event): TemplateKind(staff_key(event), "staff", label, text, STAFF_VARIABLES, STAFF_SAMPLE,
+                                       max_rendered=STAFF_SMS_MAX)
        for event, (label, text) in _STAFF_DEFAULTS.items()},
 }
-
-
-def staff_key(event: NotificationEvent) -> str:
-    return f"staff_{event.value}"
 
 
 def kind_of(key: str) -> TemplateKind:
