@@ -82,7 +82,9 @@ async def agent_login(session: AsyncSession, services: AppServices, actor: Actor
         raise ExtensionInUse(extension=extension)
     if services.settings.ari_url:
         try:
-            await pbx_of(services).request("GET", f"/endpoints/PJSIP/{extension}")
+            # the endpoint the application rings for this extension (HOTLINE_ARI_AGENT_ENDPOINT)
+            endpoint = services.settings.ari_agent_endpoint.format(extension=extension)
+            await pbx_of(services).request("GET", f"/endpoints/{endpoint}")
         except AriError as exc:
             if exc.status == 404:
                 raise ValidationFailed(details=[{"field": "extension", "message": "Extension {extension} does not "
